@@ -1,0 +1,4 @@
+#ifndef PROXENOS_VERSION_H
+#define PROXENOS_VERSION_H
+#define PROXENOS_VERSION "0.1"
+#endif
