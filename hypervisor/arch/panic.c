@@ -38,6 +38,8 @@ __noreturn void fatal_trap(const struct cpu_regs *r)
     enter_panic();
     show_registers(r);
     show_stack_trace(r->rbp, r->rip);
+    if (!(r->cs & 3))
+        show_stack_words(r->rsp);
     printk(LOG_ERR "Proxenos halted: fatal trap in the hypervisor\n");
     machine_exit(EXIT_CRASH);
 }

@@ -134,6 +134,27 @@ void show_stack_trace(uint64_t rbp, uint64_t rip)
     }
 }
 
+/*
+ * The frame chain misses a function that faulted before pushing its frame
+ * (and anything built without frame pointers), so also list the words near
+ * the stack pointer that point into .text, as likely return addresses.
+ */
+void show_stack_words(uint64_t rsp)
+{
+    uint64_t top = ALIGN_UP(rsp + 1, PAGE_SIZE);
+    int shown = 0;
+
+    if (rsp & 7)
+        return;
+    printk(LOG_ERR "Text addresses on the stack from %016lx:\n", rsp);
+    for (const uint64_t *p = (const uint64_t *)rsp; (uint64_t)p < top && shown < 12; p++) {
+        if (*p >= (uint64_t)__text_start && *p < (uint64_t)__text_end) {
+            print_symbol("   ", *p);
+            shown++;
+        }
+    }
+}
+
 void __noreturn fatal_trap(const struct cpu_regs *r);
 
 static void exception(struct cpu_regs *r)

@@ -79,10 +79,10 @@ static void put_num(struct out *o, const struct spec *sp, uint64_t v, bool neg,
     for (int i = 0; i < prefix_len; i++)
         put(o, prefix[i]);
     put_n(o, '0', zeros);
-    while (n)
-        put(o, tmp[--n]);
+    for (int i = n; i > 0; i--)
+        put(o, tmp[i - 1]);
     if (sp->left)
-        put_n(o, ' ', sp->width - prefix_len - zeros);
+        put_n(o, ' ', sp->width - prefix_len - zeros - n);
 }
 
 static const char *parse_spec(const char *f, struct spec *sp, va_list *ap)

@@ -77,6 +77,7 @@ void cpu_desc_init(struct percpu *pc);
 void traps_init(void);
 void show_registers(const struct cpu_regs *r);
 void show_stack_trace(uint64_t rbp, uint64_t rip);
+void show_stack_words(uint64_t rsp);
 typedef void (*irq_handler_t)(struct cpu_regs *regs);
 /* Installs a handler for an interrupt vector (32-255). */
 void irq_set_handler(unsigned int vector, irq_handler_t fn);
