@@ -7,6 +7,9 @@
 #include <proxenos/cmdline.h>
 #include <proxenos/console.h>
 #include <proxenos/cpu.h>
+#include <proxenos/dombuild.h>
+#include <proxenos/hvm.h>
+#include <proxenos/sched.h>
 #include <proxenos/io.h>
 #include <proxenos/lib.h>
 #include <proxenos/mm.h>
@@ -101,9 +104,11 @@ __noreturn void start_hypervisor(uint32_t magic, uint32_t info_pa)
     apic_init();
     time_init();
     smp_init();
+    if (!hvm_init())
+        dom0_create(&boot_info);
 
     selftest_run_requested();
     printk("Proxenos ready: %u CPU%s online. Press 'h' for debug keys.\n",
            nr_cpus_online, nr_cpus_online == 1 ? "" : "s");
-    idle_loop();
+    scheduler_run();
 }

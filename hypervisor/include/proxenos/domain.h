@@ -33,6 +33,7 @@ enum crash_cause {
     CRASH_UNHANDLED_EXIT,
     CRASH_WATCHDOG,
     CRASH_HYPERVISOR,        /* the hypervisor found the domain inconsistent */
+    CRASH_DEAD_HALT,         /* HLT with interrupts off and nothing to wake it */
 };
 
 struct vcpu {
@@ -108,5 +109,7 @@ void domain_print_counters(const struct domain *d);
 
 /* Writes a domain's console output, prefixed "(dN) " per line. */
 void domain_console_write(struct domain *d, const char *buf, size_t len);
+/* Prints what is buffered of an unfinished line. */
+void domain_console_flush(struct domain *d);
 
 #endif

@@ -8,6 +8,11 @@
 #include <proxenos/types.h>
 #include <proxenos/x86emul.h>
 
+#ifndef X86_FLAGS_IF
+#define X86_FLAGS_IF (1u << 9)
+#endif
+#define X86_FLAGS_DF (1u << 10)
+
 struct vcpu;
 struct domain;
 struct p2m_format;
@@ -65,6 +70,7 @@ struct hvm_vcpu {
     uint64_t hypercall_page_gfn; /* last page filled, ~0 if none */
     struct vlapic *vlapic;
     bool launched;               /* first entry done */
+    unsigned int spurious_npf;   /* consecutive NPFs on RAM (mmio.c) */
 };
 
 /*
@@ -134,14 +140,21 @@ void hvm_triple_fault(struct vcpu *v);
 /* Queues #GP(0) / #UD / #PF for the guest. */
 void hvm_inject_exception(struct vcpu *v, uint8_t vector, bool has_ec, uint32_t ec);
 void hvm_inject_page_fault(struct vcpu *v, uint32_t ec, uint64_t cr2);
-/* Length of the instruction at the guest's RIP (for CPUs without NRIP). */
+/* Length of the instruction at the guest's RIP (for CPUs without NRIP).
+   Returns 0, or a negative X86EMUL_* code (a fault was then injected if
+   the code is -X86EMUL_EXCEPTION). */
 int hvm_insn_length(struct vcpu *v, unsigned int *len);
+/* Fetches and decodes the instruction at CS:RIP (same returns). */
+int hvm_fetch_insn(struct vcpu *v, struct x86_insn *insn);
+/* Linear to guest-physical through the guest's paging; on -X86EMUL_EXCEPTION
+   *fault holds the #PF/#GP to inject. */
+int hvm_translate_linear(struct vcpu *v, uint64_t gla, bool write, uint64_t *gpa,
+                         struct x86_fault *fault);
+/* Injects the fault that a failed walk or emulation reported. */
+void hvm_inject_fault(struct vcpu *v, const struct x86_fault *f);
 /* Fills an x86_paging for walks of this vCPU's current page tables. */
 void hvm_get_paging(struct vcpu *v, struct x86_paging *pg);
 enum x86_mode hvm_guest_mode(struct vcpu *v);
 unsigned int hvm_guest_cpl(struct vcpu *v);
-
-/* The run loop of a physical CPU that owns a vCPU. */
-__noreturn void hvm_vcpu_loop(struct vcpu *v);
 
 #endif

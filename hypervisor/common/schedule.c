@@ -1,0 +1,141 @@
+/*
+ * A small round-robin scheduler: per physical CPU, a fixed array of the
+ * vCPUs placed there. A vCPU runs entry after entry (hvm_ops->run) until it
+ * blocks, its domain shuts down, or its slice ends; a CPU with nothing
+ * runnable waits for an interrupt with HLT.
+ */
+#include <proxenos/cpu.h>
+#include <proxenos/console.h>
+#include <proxenos/domain.h>
+#include <proxenos/io.h>
+#include <proxenos/printk.h>
+#include <proxenos/sched.h>
+
+#define MAX_VCPUS_PER_CPU 16
+
+struct sched_cpu {
+    spinlock_t lock;
+    struct vcpu *vcpus[MAX_VCPUS_PER_CPU];   /* guarded by lock */
+    unsigned int nr, next;
+    struct vcpu *current;                    /* only this CPU writes */
+    volatile bool slice_over;                /* set by the slice timer */
+    struct timer slice_timer;
+    bool timer_ready;
+};
+
+static struct sched_cpu sched_cpus[MAX_CPUS];
+
+unsigned int sched_pick_cpu(unsigned int vcpu_id)
+{
+    /* vCPUs go to CPU 0 for now: APs idle (one emulated core per guest
+       is also what the emulator benchmarks measure). */
+    return 0;
+}
+
+void sched_add_vcpu(struct vcpu *v)
+{
+    struct sched_cpu *sc = &sched_cpus[v->processor];
+
+    spin_lock(&sc->lock);
+    if (sc->nr < MAX_VCPUS_PER_CPU)
+        sc->vcpus[sc->nr++] = v;
+    else
+        printk(LOG_ERR "d%u v%u: CPU %u has no room for another vCPU\n",
+               v->domain->domain_id, v->vcpu_id, v->processor);
+    spin_unlock(&sc->lock);
+}
+
+void sched_remove_vcpu(struct vcpu *v)
+{
+    struct sched_cpu *sc = &sched_cpus[v->processor];
+
+    spin_lock(&sc->lock);
+    for (unsigned int i = 0; i < sc->nr; i++) {
+        if (sc->vcpus[i] == v) {
+            sc->vcpus[i] = sc->vcpus[--sc->nr];
+            break;
+        }
+    }
+    if (sc->current == v)
+        sc->current = NULL;
+    spin_unlock(&sc->lock);
+}
+
+void vcpu_wake(struct vcpu *v)
+{
+    __atomic_store_n(&v->is_blocked, false, __ATOMIC_RELEASE);
+}
+
+struct vcpu *current_vcpu(void)
+{
+    return sched_cpus[smp_processor_id()].current;
+}
+
+bool sched_should_yield(void)
+{
+    struct sched_cpu *sc = &sched_cpus[smp_processor_id()];
+    struct vcpu *v = sc->current;
+
+    return sc->slice_over || !v || v->is_blocked || !v->is_up || v->domain->is_shutting_down;
+}
+
+static void slice_end(void *data)
+{
+    ((struct sched_cpu *)data)->slice_over = true;
+}
+
+static bool runnable(const struct vcpu *v)
+{
+    return v->is_up && !v->is_blocked && !v->domain->is_shutting_down;
+}
+
+static struct vcpu *pick_next(struct sched_cpu *sc)
+{
+    struct vcpu *v = NULL;
+
+    spin_lock(&sc->lock);
+    for (unsigned int n = 0; n < sc->nr; n++) {
+        struct vcpu *cand = sc->vcpus[(sc->next + n) % sc->nr];
+        if (runnable(cand)) {
+            v = cand;
+            sc->next = (sc->next + n + 1) % sc->nr;
+            break;
+        }
+    }
+    spin_unlock(&sc->lock);
+    return v;
+}
+
+__noreturn void scheduler_run(void)
+{
+    unsigned int cpu = smp_processor_id();
+    struct sched_cpu *sc = &sched_cpus[cpu];
+
+    init_timer(&sc->slice_timer, slice_end, sc, cpu);
+    for (;;) {
+        struct vcpu *v = pick_next(sc);
+
+        if (!v) {
+            /* Nothing to run: wait for an interrupt (timer, IPI, console). */
+            if (cpu == 0)
+                console_poll();
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+            continue;
+        }
+        sc->current = v;
+        sc->slice_over = false;
+        set_timer(&sc->slice_timer, NOW() + MILLISECS(SCHED_SLICE_MS));
+        do {
+            local_irq_disable();
+            hvm_ops->run(v);
+            /* Host interrupts that arrived in guest mode are taken here. */
+            local_irq_enable();
+            __asm__ volatile("nop" ::: "memory");
+        } while (!sched_should_yield());
+        local_irq_disable();
+        stop_timer(&sc->slice_timer);
+        sc->current = NULL;
+        if (cpu == 0)
+            console_poll();
+    }
+}
