@@ -39,8 +39,9 @@ VARIANTS := release test
 release_DEFS :=
 test_DEFS    := -DCONFIG_SELFTEST
 
+-include tests/guests/guests.mk
 .PHONY: all run test bench iso clean deps help unit systest fuzz
-all: $(B)/proxenos.elf $(B)/proxenos-test.elf
+all: $(B)/proxenos.elf $(B)/proxenos-test.elf $(GUEST_ELFS)
 
 help:
 	@echo "make            build build/proxenos.elf (and the self-test image)"
@@ -135,7 +136,7 @@ $(B)/proxenos.iso: $(ISO_DEPS)
 run: deps all
 	@tools/run-qemu.sh $(B)/proxenos.elf
 
-test: deps all $(UNIT_BINS) $(FUZZ_BINS)
+test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(GUEST_ELFS)
 	@tests/run-all.sh
 
 unit: $(UNIT_BINS)
