@@ -128,9 +128,12 @@ static int leaf(struct walk *w, uint64_t frame, uint64_t page_size)
 static int walk_32(struct walk *w)
 {
     const struct x86_paging *pg = w->pg;
-    uint64_t la = (uint32_t)w->la, pde, pte;
-    int rc = read_entry(w, (pg->cr3 & 0xfffff000) | ((la >> 22) << 2), 4, &pde);
+    uint64_t la, pde, pte;
+    int rc;
 
+    w->la = (uint32_t)w->la;            /* linear addresses (and CR2) are 32 bits */
+    la = w->la;
+    rc = read_entry(w, (pg->cr3 & 0xfffff000) | ((la >> 22) << 2), 4, &pde);
     if (rc)
         return rc;
     if (!(pde & PTE_P))
