@@ -89,6 +89,32 @@ static void test_recovery(void)
     check(exec_user(user_fn) == 0x1234503, "exec_user works again after a user fault");
 }
 
+static void compat_call(void *arg)
+{
+    *(long *)arg = hypercall_compat(__HYPERVISOR_xen_version, XENVER_version, 0, 0,
+                                    cpu_vendor == VENDOR_AMD);
+}
+
+/* The trip to 32-bit compatibility mode and back. Under a hypervisor the
+ * hypercall answers; without one, VMCALL/VMMCALL raise #UD, which must come
+ * from the 32-bit code segment and unwind cleanly to 64-bit mode. */
+static void test_compat_mode(void)
+{
+    long rc = -1;
+    exinfo_clear();
+    int caught = catch_call(compat_call, &rc);
+    if (xen_present)
+        check(!caught && rc == cpuid(xen_cpuid_base + 1).a,
+              "xen_version from compatibility mode -> %#lx", rc);
+    else
+        check(caught && last_exception.vector == X86_EXC_UD && last_exception.cs == SEL_CODE32,
+              "compatibility-mode VMCALL without a hypervisor: %s with CS %#x (want #UD, CS 0x18)",
+              exception_name(last_exception.vector), last_exception.cs);
+    uint16_t cs;
+    asm volatile ("mov %%cs, %0" : "=r" (cs));
+    check(cs == SEL_CODE64, "back in 64-bit mode (CS %#x)", cs);
+}
+
 static void test_environment(void)
 {
     char buf[32];
@@ -106,5 +132,6 @@ void test_main(void)
 {
     test_format();
     test_recovery();
+    test_compat_mode();
     test_environment();
 }

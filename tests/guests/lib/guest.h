@@ -128,6 +128,7 @@ struct exinfo {
     unsigned int count;         /* exceptions since exinfo_clear() */
     uint8_t vector;
     uint64_t error_code, rip, cr2, rflags;
+    uint16_t cs;                /* code segment interrupted */
     bool from_user;
 };
 extern volatile struct exinfo last_exception;

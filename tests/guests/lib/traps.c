@@ -141,6 +141,7 @@ static void record(const struct cpu_regs *regs)
     last_exception.error_code = regs->error_code;
     last_exception.rip = regs->rip;
     last_exception.rflags = regs->rflags;
+    last_exception.cs = (uint16_t)regs->cs;
     last_exception.from_user = (regs->cs & 3) != 0;
     if (regs->vector == X86_EXC_PF)
         last_exception.cr2 = read_cr2();
