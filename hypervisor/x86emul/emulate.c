@@ -166,6 +166,14 @@ static int check_canonical(struct emul *e, const struct memop *m, unsigned int s
 /* Memory                                                                     */
 /* ------------------------------------------------------------------------- */
 
+/* Callbacks return 0 or a negative X86EMUL_* code; anything else is a bug on
+   their side, reported as a failure rather than mistaken for success (or for
+   the internal E_STOP). */
+static int cb_rc(int rc)
+{
+    return (rc > 0 || rc < -X86EMUL_ERROR) ? -X86EMUL_ERROR : rc;
+}
+
 static bool crosses_page(uint64_t la, unsigned int size)
 {
     return (la & PAGE_OFFSET_MASK) + size > PAGE_OFFSET_MASK + 1;
@@ -181,7 +189,7 @@ static int route_translated(struct emul *e, uint64_t la, unsigned int size, bool
 {
     const struct x86emul_ops *ops = e->ctx->ops;
     uint32_t access = (write ? X86_PFEC_W : 0) | (e->ctx->cpl == 3 ? X86_PFEC_U : 0);
-    int rc = ops->linear_to_phys(e->ctx, la, access, gpa);
+    int rc = cb_rc(ops->linear_to_phys(e->ctx, la, access, gpa));
 
     if (rc)
         return rc;
@@ -191,7 +199,7 @@ static int route_translated(struct emul *e, uint64_t la, unsigned int size, bool
 
         if (e->ctx->mode != X86_MODE_64)
             next_la = (uint32_t)next_la;
-        rc = ops->linear_to_phys(e->ctx, next_la, access, &gpa2);
+        rc = cb_rc(ops->linear_to_phys(e->ctx, next_la, access, &gpa2));
         if (rc)
             return rc;
         if (*mmio || on_mmio_page(e, gpa2))
@@ -251,11 +259,11 @@ static int mem_read(struct emul *e, const struct memop *m, unsigned int size, ui
     if (mmio) {
         if (!ops->mmio_read)
             return -X86EMUL_UNHANDLED;
-        rc = ops->mmio_read(e->ctx, gpa, size, &v);
+        rc = cb_rc(ops->mmio_read(e->ctx, gpa, size, &v));
     } else {
         if (!ops->read_linear)
             return -X86EMUL_UNHANDLED;
-        rc = ops->read_linear(e->ctx, m->la, buf, size);
+        rc = cb_rc(ops->read_linear(e->ctx, m->la, buf, size));
         for (unsigned int i = 0; i < size; i++)
             v |= (uint64_t)buf[i] << (8 * i);
     }
@@ -280,12 +288,13 @@ static int mem_write(struct emul *e, const struct memop *m, unsigned int size, u
         return rc;
     val &= x86_size_mask(size);
     if (mmio)
-        return ops->mmio_write ? ops->mmio_write(e->ctx, gpa, size, val) : -X86EMUL_UNHANDLED;
+        return ops->mmio_write ? cb_rc(ops->mmio_write(e->ctx, gpa, size, val))
+                               : -X86EMUL_UNHANDLED;
     if (!ops->write_linear)
         return -X86EMUL_UNHANDLED;
     for (unsigned int i = 0; i < size; i++)
         buf[i] = (uint8_t)(val >> (8 * i));
-    return ops->write_linear(e->ctx, m->la, buf, size);
+    return cb_rc(ops->write_linear(e->ctx, m->la, buf, size));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -691,10 +700,10 @@ int x86_emulate(struct x86emul_ctx *ctx, struct x86emul_regs *regs,
 
     if (ctx == NULL || ctx->ops == NULL || regs == NULL || insn == NULL)
         return -X86EMUL_BAD;
+    if (insn->encoding != X86_ENC_LEGACY)
+        return -X86EMUL_UNHANDLED;      /* VEX/EVEX: no vector registers here */
     if (!insn_sane(ctx, insn))
         return -X86EMUL_BAD;
-    if (insn->encoding != X86_ENC_LEGACY)
-        return -X86EMUL_UNHANDLED;
     e.ctx = ctx;
     e.insn = insn;
     e.out = regs;

@@ -35,7 +35,7 @@ static struct fake {
     uint64_t last_gpa;
     unsigned int last_size;
     uint64_t last_val;
-    bool mmio_fail;
+    int mmio_fail;          /* 1: fail properly; 2: return a bogus positive code */
 } F;
 
 static struct x86emul_ctx C;
@@ -103,7 +103,7 @@ static int f_mmio_read(struct x86emul_ctx *ctx, uint64_t gpa, unsigned int size,
     (void)ctx;
     check_dev_access(gpa, size);
     if (F.mmio_fail)
-        return -X86EMUL_ERROR;
+        return F.mmio_fail == 1 ? -X86EMUL_ERROR : 7;
     for (unsigned int i = 0; i < size; i++)
         v |= (uint64_t)F.dev[gpa - MMIO_GPA + i] << (8 * i);
     F.nreads++;
@@ -939,12 +939,15 @@ static void test_refusals(void **state)
     assert_int_equal(F.nwrites, 0);
 
     reset(X86_MODE_64, 0x10);                             /* device error */
-    F.mmio_fail = true;
+    F.mmio_fail = 1;
     r = regs0();
     r.gpr[X86_REG_RBX] = MMIO_LA + 0x10;
     r.rflags = 0x2 | CF;
     before = r;
     assert_int_equal(EMU(&r, 0x01, 0x03), -X86EMUL_ERROR);
+    assert_memory_equal(&before, &r, sizeof(r));
+    F.mmio_fail = 2;                                      /* bogus code: still an error */
+    assert_int_equal(EMU(&r, 0x8b, 0x03), -X86EMUL_ERROR);
     assert_memory_equal(&before, &r, sizeof(r));
 
     reset(X86_MODE_32, 0x10);                             /* insn decoded for another mode */
