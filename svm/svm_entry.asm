@@ -8,7 +8,7 @@
 ; CSTAR/SFMASK, SYSENTER MSRs) moves with VMLOAD/VMSAVE. Our own copy of
 ; that state (GS base = per-CPU data!) is kept in a per-CPU page at host_pa.
 ; GIF stays clear from before the guest's VMLOAD until ours is back, so no
-; NMI or interrupt can run on guest GS base.
+; NMI or interrupt can run on guest GS base. Called with IF=0.
 
 BITS 64
 section .text
@@ -63,7 +63,12 @@ svm_vmrun:
     mov     r15, [rdi + R_R15]
     mov     rdi, [rdi + R_RDI]
 
+    ; With V_INTR_MASKING, the host's IF at VMRUN decides whether physical
+    ; interrupts exit the guest (APM 15.21.1); GIF=0 keeps them pending in
+    ; the host until STGI, and IF is clear again by then.
+    sti
     vmrun                               ; RAX = VMCB
+    cli
 
     push    rdi                         ; guest RDI; regs is now at [rsp+24]
     mov     rdi, [rsp + 24]

@@ -186,8 +186,18 @@ static void handle_exit(struct vcpu *v, struct vmcb *vmcb)
     }
     if (h->stat != STAT_BY_HANDLER)
         v->exit_counts[h->stat]++;
-    if (h->fn(v, vmcb) == HVM_DONE)
+    uint64_t rip = v->hvm.regs.rip;
+    enum hvm_result r = h->fn(v, vmcb);
+    if (r == HVM_DONE)
         advance_rip(v, vmcb);
+    /* An instruction we completed on the guest's behalf owes it the
+       single-step trap the CPU would have raised (SDM vol. 3B, 17.3.1.4):
+       #DB with DR6.BS, after the instruction. */
+    if ((r == HVM_DONE || r == HVM_NO_ADVANCE) && v->hvm.regs.rip != rip &&
+        (v->hvm.regs.rflags & X86_FLAGS_TF) && !v->domain->is_shutting_down) {
+        vmcb->dr6 |= 1u << 14;
+        hvm_inject_exception(v, 1, false, 0);
+    }
 }
 
 void svm_run(struct vcpu *v)

@@ -2,6 +2,7 @@
  * What a user sees of a domain: its console output (line-buffered, each
  * line prefixed "(dN) "), its counters, and the dump of a vCPU's state.
  */
+#include <proxenos/console.h>
 #include <proxenos/domain.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/lib.h>
@@ -103,4 +104,36 @@ void vcpu_dump(const struct vcpu *v)
     printk(LOG_ERR "  r15: %016lx\n", g[X86_REG_R15]);
     if (v->domain->type != DOMTYPE_PV && hvm_ops)
         hvm_ops->dump(v);
+}
+
+/* Debug key 'c': the counters of every live domain. */
+static void key_counters(char key)
+{
+    unsigned int n = 0;
+
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
+        if (domain_table[i]) {
+            domain_print_counters(domain_table[i]);
+            n++;
+        }
+    }
+    if (!n)
+        printk("no domains\n");
+}
+
+/* Debug key 'd': the state of every vCPU. */
+static void key_vcpus(char key)
+{
+    for (unsigned int i = 0; i < MAX_DOMAINS; i++) {
+        struct domain *d = domain_table[i];
+        for (unsigned int j = 0; d && j < d->max_vcpus; j++)
+            if (d->vcpu[j])
+                vcpu_dump(d->vcpu[j]);
+    }
+}
+
+void domain_debug_keys_init(void)
+{
+    register_keyhandler('c', key_counters, "print exit and hypercall counters of every domain");
+    register_keyhandler('d', key_vcpus, "dump the registers of every vCPU");
 }

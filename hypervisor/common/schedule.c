@@ -112,6 +112,8 @@ __noreturn void scheduler_run(void)
     struct sched_cpu *sc = &sched_cpus[cpu];
 
     init_timer(&sc->slice_timer, slice_end, sc, cpu);
+    if (cpu == 0)
+        domain_debug_keys_init();
     for (;;) {
         struct vcpu *v = pick_next(sc);
 

@@ -84,6 +84,24 @@ struct domain {
         uint32_t type;
     } e820[16];                      /* (c) */
     unsigned int nr_e820;            /* (c) */
+
+    /* --- Xen guest interface (hypercall.h): zero at creation, released by
+       domain_xen_teardown() --- */
+    struct hvm_msrs {                /* hvm/msr.c: emulated MSRs of vCPU [i] */
+        bool init;                   /*   reset values applied */
+        uint64_t pat;                /*   IA32_PAT, if a backend intercepts it */
+        uint64_t mtrr_def_type;
+        uint64_t mtrr_fixed[11];     /*   FIX64K_00000, FIX16K_*, FIX4K_* */
+        uint64_t mtrr_var[16];       /*   PHYSBASE0, PHYSMASK0, ... */
+    } msr[MAX_VCPUS_PER_DOM];        /* (v) */
+    uint64_t msr_refused;            /* (a) MSR accesses answered with #GP */
+    uint8_t shutdown_code_req;       /* (d) SCHEDOP_shutdown_code's reason ... */
+    bool shutdown_code_set;          /* (d) ... if one was given */
+    uint8_t watchdog_inuse;          /* (d) bit i: SCHEDOP_watchdog id i+1 held */
+    struct timer watchdog2;          /* (d) id 2 (Xen has two); id 1 is `watchdog` */
+    void *gnttab_frame[4];           /* (d) grant table frames, NULL until mapped */
+    gfn_t gnttab_gfn[4];             /* (d) where each is mapped ... */
+    uint8_t gnttab_mapped;           /* (d) ... if bit i is set */
 };
 
 extern struct domain *domain_table[MAX_DOMAINS];
@@ -106,6 +124,8 @@ struct vcpu *current_vcpu(void);
 void vcpu_dump(const struct vcpu *v);
 /* Prints per-exit and per-hypercall counters for a domain. */
 void domain_print_counters(const struct domain *d);
+/* Registers the debug keys 'c' (counters) and 'd' (vCPU dumps). */
+void domain_debug_keys_init(void);
 
 /* Writes a domain's console output, prefixed "(dN) " per line. */
 void domain_console_write(struct domain *d, const char *buf, size_t len);
