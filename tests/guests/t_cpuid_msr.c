@@ -108,9 +108,14 @@ static void test_pat(void)
     uint64_t alt = 0x0007010600070106ULL;     /* WC in PA2 and PA6 */
     if (check(wrmsr_safe(MSR_PAT, alt), "wrmsr PAT with valid memory types"))
         check_eq("PAT after the write", rdmsr(MSR_PAT), alt);
+    /* With nested paging the PAT MSR is usually the guest's own (Xen lets
+     * SVM handle it), so the CPU checks the types: QEMU's TCG does not. */
     exinfo_clear();
     bool ok = wrmsr_safe(MSR_PAT, (PAT_RESET & ~0xffULL) | 0x02);   /* PA0: type 2 is reserved */
-    check(!ok && last_exception.vector == X86_EXC_GP, "wrmsr PAT with reserved type 2 -> #GP");
+    if (ok && emu_tcg)
+        test_skip("wrmsr PAT with reserved type 2 accepted: TCG does not check PAT types");
+    else
+        check(!ok && last_exception.vector == X86_EXC_GP, "wrmsr PAT with reserved type 2 -> #GP");
     wrmsr(MSR_PAT, pat);
     check_eq("PAT restored", rdmsr(MSR_PAT), pat);
 }

@@ -6,7 +6,8 @@
  *    stubs "mov $nr,%eax; vmcall|vmmcall; ret" (Xen's {svm,vmx}_init_hypercall_page);
  *    the same xen_version call made through the page, directly, and from
  *    32-bit compatibility mode must agree.
- *  - Hostile: bad hypercall-page MSR writes #GP, unknown and PV-only
+ *  - Hostile: bad hypercall-page MSR writes #GP (the MSR itself reads as 0,
+ *    its neighbours #GP: Xen's guest_{rd,wr}msr_xen), unknown and PV-only
  *    hypercall numbers give -ENOSYS, a hypercall from CPL 3 gives -EPERM
  *    (Xen's hvm_hypercall()).
  */
@@ -108,9 +109,15 @@ static void test_hypercall_page(void)
         check(!wrmsr_safe(hcall_msr, ram_end) && last_exception.vector == X86_EXC_GP,
               "hypercall page MSR with a non-RAM GPA %#lx -> #GP", ram_end);
     }
+    /* Xen's guest_rdmsr_xen: the page MSR reads as zero, its neighbours #GP. */
+    v = 0xdead;
+    check(rdmsr_safe(hcall_msr, &v) && v == 0, "rdmsr of the hypercall page MSR reads 0 (%#lx)", v);
     exinfo_clear();
-    check(!rdmsr_safe(hcall_msr, &v) && last_exception.vector == X86_EXC_GP,
-          "rdmsr of the (write-only) hypercall page MSR -> #GP");
+    check(!rdmsr_safe(hcall_msr + 1, &v) && last_exception.vector == X86_EXC_GP,
+          "rdmsr of MSR %#x (base + 1) -> #GP", hcall_msr + 1);
+    exinfo_clear();
+    check(!wrmsr_safe(hcall_msr + 1, pa) && last_exception.vector == X86_EXC_GP,
+          "wrmsr of MSR %#x (base + 1) -> #GP", hcall_msr + 1);
     check(stub_ok(hypercall_page + __HYPERVISOR_xen_version * 32, __HYPERVISOR_xen_version, want),
           "hypercall page intact after the rejected writes");
 }

@@ -59,6 +59,8 @@ static void test_strings(void)
         check(strstr(u.cmdline, want) != NULL, "hypervisor command line contains '%s'", want);
 }
 
+static uint64_t pp_dummy;
+
 static void test_values(void)
 {
     uint32_t cpuid_version = cpuid(xen_cpuid_base + 1).a;
@@ -70,6 +72,9 @@ static void test_values(void)
     rc = HYPERVISOR_xen_version(XENVER_version, BAD_PTR_UNMAPPED);
     check_eq("XENVER_version with a garbage argument", rc, cpuid_version);
     check_eq("XENVER_pagesize", HYPERVISOR_xen_version(XENVER_pagesize, NULL), 4096);
+    /* Xen wants a NULL handle there (kernel.c): anything else is -EINVAL. */
+    check_rc("XENVER_pagesize with a non-NULL argument",
+             HYPERVISOR_xen_version(XENVER_pagesize, &pp_dummy), -XEN_EINVAL);
 
     xen_platform_parameters_t pp = { .virt_start = 0x1234 };
     rc = HYPERVISOR_xen_version(XENVER_platform_parameters, &pp);

@@ -88,6 +88,11 @@ extern struct hvm_start_info start_info;        /* copy of the builder's */
 extern struct hvm_memmap_table_entry guest_memmap[MAX_MEMMAP];
 extern unsigned int guest_memmap_nr;
 extern char guest_cmdline[512];
+/* Command-line flag "tcg": the CPU underneath is QEMU's TCG, whose known
+ * deviations from the SDM/APM (no #AC, #GP for non-canonical SS accesses,
+ * RSVD page faults without P, INT n #GP codes of vector*16+2, no PAT type
+ * checks) tests then accept. Elsewhere (Bochs, hardware) they are failures. */
+extern bool emu_tcg;
 /* "key=value" from the command line into buf; false when absent. */
 bool cmdline_get(const char *key, char *buf, size_t size);
 /* End of the RAM region holding gpa (memmap type 1), 0 if gpa is not RAM. */

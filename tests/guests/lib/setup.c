@@ -16,6 +16,7 @@ struct hvm_start_info start_info;
 struct hvm_memmap_table_entry guest_memmap[MAX_MEMMAP];
 unsigned int guest_memmap_nr;
 char guest_cmdline[512];
+bool emu_tcg;
 
 static unsigned int n_pass, n_fail, n_skip;
 extern uint64_t pd0[], scratch_pd[];
@@ -316,6 +317,9 @@ void lib_main(void)
     }
     read_start_info(entry_state.ebx);
     check_entry_state();
+    emu_tcg = cmdline_get("tcg", NULL, 0);
+    if (emu_tcg)
+        printk("tcg: accepting QEMU TCG's known deviations from the architecture\n");
 
     char opt[16];
     if (xen_present && cmdline_get("hcall", opt, sizeof(opt)) && !strcmp(opt, "page")) {
