@@ -79,12 +79,14 @@ static enum hvm_result exit_hlt(struct vcpu *v, struct vmx_vcpu *s) { return hvm
 
 /* The hypercall may have removed or restricted p2m entries (memory_op,
    grant unmaps), and the p2m does not notify the backends yet: retire the
-   domain's EPT translations on this CPU before re-entering. */
+   domain's EPT translations on this CPU before re-entering (INVEPT
+   single-context; the guest's own linear translations stay). Other CPUs
+   are not reached: all vCPUs run on CPU 0 today (schedule.c). */
 static enum hvm_result exit_vmcall(struct vcpu *v, struct vmx_vcpu *s)
 {
     enum hvm_result r = hvm_hypercall(v);
 
-    v->needs_flush = true;
+    s->ept_stale = true;
     return r;
 }
 
@@ -321,9 +323,10 @@ void vmx_run(struct vcpu *v)
     }
     vmx_load_vmcs(v);
     if (v->needs_flush) {
-        /* Also how p2m changes reach the TLBs for now (see exit_vmcall). */
-        vmx_flush_guest_tlb(v);
+        vmx_flush_guest_tlb(v);          /* EPT and VPID */
         v->needs_flush = false;
+    } else if (s->ept_stale) {
+        vmx_flush_ept(v);                /* after hypercalls: see exit_vmcall */
     }
     load_guest_extra(v, s);
     vmwrite(HOST_CR3, read_cr3());

@@ -29,6 +29,7 @@ struct vmx_vcpu {
     uint8_t tpr;                 /* (v) the guest's CR8 (CR8 accesses exit) */
     uint64_t cr2;                /* (v) CR2 is not in the VMCS: swapped by vmx_run */
     uint64_t xcr0;               /* (v) the guest's XCR0 (XSETBV exits) */
+    bool ept_stale;              /* (v) the p2m may have lost entries: INVEPT */
     /* Copied from the VMCS at each exit (vmx_run). */
     uint32_t exit_reason;        /* (v) */
     uint64_t exit_qual;          /* (v) */
@@ -115,6 +116,7 @@ int vmx_cpu_up(void);
 /* vmx_vmcs.c */
 void vmx_load_vmcs(struct vcpu *v);
 void vmx_flush_guest_tlb(struct vcpu *v);
+void vmx_flush_ept(struct vcpu *v);
 uint64_t vmx_cr0_host_mask(void);
 uint64_t vmx_cr4_host_mask(void);
 void vmx_lazy_msrs_switch(struct vcpu *v);

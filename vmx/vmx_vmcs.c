@@ -189,14 +189,22 @@ static void vmx_write_host_state(void)
 /* The translations this vCPU may find on this CPU are stale: they were
    made before it last left, or by a previous owner of its VPID or of its
    domain's EPT root (SDM 28.3.3.3-28.3.3.4). */
-void vmx_flush_guest_tlb(struct vcpu *v)
+void vmx_flush_ept(struct vcpu *v)
 {
-    struct vmx_vcpu *s = to_vmx(v);
-
+    /* Single-context: every combined mapping made with this EPTP, for
+       every VPID (SDM 28.3.3.4, "INVEPT"). */
     if (vmx_caps.ctl.invept_single)
         invept(INVEPT_SINGLE, ept_pointer(v->domain->p2m.root));
     else
         invept(INVEPT_ALL, 0);
+    to_vmx(v)->ept_stale = false;
+}
+
+void vmx_flush_guest_tlb(struct vcpu *v)
+{
+    struct vmx_vcpu *s = to_vmx(v);
+
+    vmx_flush_ept(v);
     if (s->vpid)
         invvpid(vmx_caps.ctl.invvpid_single ? INVVPID_SINGLE : INVVPID_ALL, s->vpid, 0);
 }
