@@ -156,7 +156,11 @@ static uint16_t read_sel(int which)
 }
 
 /* Host state of this CPU (SDM 24.5, checked by 26.2.2-26.2.4): the state
-   VM exits load. RSP is written by vmx_entry.asm at each entry. */
+   VM exits load. RSP is written by vmx_entry.asm at each entry, CR3 by
+   vmx_run. Exits set the GDTR and IDTR limits to 0xffff and the TR limit
+   to 0x67 (SDM 27.5.2): the IDT and the TSS are that large or smaller, and
+   the hypervisor loads no selector beyond its GDT, so they are not
+   reloaded. */
 static void vmx_write_host_state(void)
 {
     struct percpu *pc = this_cpu();
@@ -186,9 +190,6 @@ static void vmx_write_host_state(void)
     vmwrite(HOST_RIP, (uint64_t)vmx_exit_stub);
 }
 
-/* The translations this vCPU may find on this CPU are stale: they were
-   made before it last left, or by a previous owner of its VPID or of its
-   domain's EPT root (SDM 28.3.3.3-28.3.3.4). */
 void vmx_flush_ept(struct vcpu *v)
 {
     /* Single-context: every combined mapping made with this EPTP, for
@@ -200,6 +201,9 @@ void vmx_flush_ept(struct vcpu *v)
     to_vmx(v)->ept_stale = false;
 }
 
+/* The translations this vCPU may find on this CPU are stale: they were
+   made before it last left, or by a previous owner of its VPID or of its
+   domain's EPT root (SDM 28.3.3.3-28.3.3.4). */
 void vmx_flush_guest_tlb(struct vcpu *v)
 {
     struct vmx_vcpu *s = to_vmx(v);
