@@ -1,0 +1,68 @@
+/*
+ * __HYPERVISOR_console_io (xen/include/public/xen.h CONSOLEIO_*), as Xen
+ * 4.17's xen/drivers/char/console.c do_console_io:
+ *
+ * CONSOLEIO_write(count, buffer): the bytes go to the domain's console
+ * line buffer (domain_console_write: "(dN) " per line, control characters
+ * neutralised). Copied in CONSOLEIO_CHUNK-byte pieces; the first piece
+ * that cannot be read ends the call with -EFAULT (what came before it was
+ * written, as in Xen). A large count is not done in one exit: after
+ * CONSOLEIO_PER_CALL bytes the call continues (hcall_continue) with count
+ * and buffer advanced, as Xen's hypercall continuation does, so a guest
+ * asking for 4 GiB costs the CPU nothing it could not preempt. Returns 0.
+ * Xen lets every domain write here only in debug builds (release builds
+ * restrict console_io to the privileged domain through XSM); Proxenos
+ * keeps it open, because its test guests and early consoles rely on it.
+ *
+ * CONSOLEIO_read: the initial domain gets 0 (nothing read: physical
+ * console input is not routed to domains yet), after Xen's check that the
+ * count fits an int; other domains get -EPERM, as under Xen.
+ */
+#include <proxenos/xen_abi.h>
+#include <proxenos/domain.h>
+#include <proxenos/guest_access.h>
+#include <proxenos/hypercall.h>
+
+static long console_write_op(struct vcpu *v, struct hcall *h)
+{
+    uint32_t count = (uint32_t)h->arg[1];
+    uint64_t buf = h->arg[2];
+    unsigned int done = 0;
+    char kbuf[CONSOLEIO_CHUNK];
+
+    while (count) {
+        unsigned int n = MIN(count, (uint32_t)sizeof(kbuf));
+
+        if (done >= CONSOLEIO_PER_CALL) {
+            h->arg[1] = count;
+            h->arg[2] = buf;
+            hcall_continue(h);
+            return 0;
+        }
+        if (copy_from_guest(v, kbuf, buf, n))
+            return -EFAULT;
+        domain_console_write(v->domain, kbuf, n);
+        buf += n;
+        if (h->compat)
+            buf = (uint32_t)buf;
+        count -= n;
+        done += n;
+    }
+    return 0;
+}
+
+long do_console_io(struct vcpu *v, struct hcall *h)
+{
+    switch ((int)h->arg[0]) {
+    case CONSOLEIO_write:
+        return console_write_op(v, h);
+    case CONSOLEIO_read:
+        if (!v->domain->is_initial)
+            return -EPERM;
+        if ((int32_t)h->arg[1] < 0)
+            return -E2BIG;
+        return 0;
+    default:
+        return -ENOSYS;
+    }
+}
