@@ -133,8 +133,9 @@ iso: $(B)/proxenos.iso
 $(B)/proxenos.iso: $(ISO_DEPS)
 	@tools/mkiso.sh $@ $(B)/proxenos.elf ""
 
+# VENDOR=intel boots under Bochs (VMX + EPT); the default is QEMU (SVM + NPT).
 run: deps all
-	@tools/run-qemu.sh $(B)/proxenos.elf
+	@$(if $(filter intel,$(VENDOR)),tools/run-bochs.sh,tools/run-qemu.sh) $(B)/proxenos.elf
 
 test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(GUEST_ELFS)
 	@tests/run-all.sh

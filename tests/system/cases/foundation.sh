@@ -121,3 +121,30 @@ t_bochs_exception() {
     expect "$log" "<st_exception_fault\+" "faulting RIP with its symbol"
 }
 systest bochs-exception-dump t_bochs_exception
+
+# The allocator under stress, and the stack guard page turning an overflow
+# into a readable fatal page fault rather than silent corruption.
+t_qemu_mm() {
+    local log=$LOGDIR/$1.log
+    qemu_boot "$log" 90 $TEST_IMG "selftest=mm"
+    expect_rc $QEMU_PASS "$log" && expect "$log" "SELFTEST mm: PASS" "the mm verdict"
+}
+systest qemu-mm-selftest t_qemu_mm
+
+t_qemu_stackguard() {
+    local log=$LOGDIR/$1.log
+    qemu_boot "$log" 60 $TEST_IMG "selftest=stackguard"
+    expect_rc $QEMU_CRASH "$log" &&
+    expect "$log" "SELFTEST stackguard: expecting a page fault" "the test's announcement" &&
+    expect "$log" "FATAL TRAP: vector 14 \(#PF" "the page fault" &&
+    expect "$log" "st_stackguard" "the offending function named"
+}
+systest qemu-stack-guard-page t_qemu_stackguard
+
+t_bochs_mm() {
+    local log=$LOGDIR/$1.log iso
+    iso=$(iso_for "$1" $TEST_IMG "selftest=mm") || return 1
+    bochs_boot "$log" 240 "$iso" ryzen 1
+    expect_rc 0 "$log" && expect "$log" "SELFTEST mm: PASS" "the mm verdict"
+}
+systest bochs-ryzen-mm-selftest t_bochs_mm
