@@ -50,12 +50,12 @@ static const uint32_t passthrough_msrs[] = {
     MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, 0xc0000081 /* STAR */,
     0xc0000082 /* LSTAR */, 0xc0000083 /* CSTAR */, 0xc0000084 /* SFMASK */,
     0x174 /* SYSENTER_CS */, 0x175 /* SYSENTER_ESP */, 0x176 /* SYSENTER_EIP */,
-    MSR_PAT,                           /* G_PAT: swapped by VMRUN with NPT on */
 };
 
 /* The MSR permission map: 2 bits per MSR (read, write) in three 2 KiB
    ranges: 0-0x1fff, 0xc0000000-0xc0001fff, 0xc0010000-0xc0011fff. */
-static void msrpm_allow(uint8_t *msrpm, uint32_t msr)
+/* Clears the read (bit 0) and/or write (bit 1) intercept of an MSR. */
+static void msrpm_clear(uint8_t *msrpm, uint32_t msr, unsigned int bits)
 {
     uint32_t base;
 
@@ -67,7 +67,7 @@ static void msrpm_allow(uint8_t *msrpm, uint32_t msr)
         base = 0x1000, msr -= 0xc0010000;
     else
         return;
-    msrpm[base + msr / 4] &= ~(3u << ((msr % 4) * 2));
+    msrpm[base + msr / 4] &= ~(bits << ((msr % 4) * 2));
 }
 
 static void vmcb_init(struct vcpu *v, struct svm_vcpu *s)
@@ -123,7 +123,10 @@ static int svm_vcpu_init(struct vcpu *v)
     memset(s->iopm, 0xff, PAGE_SIZE << IOPM_ORDER);    /* every port exits */
     memset(s->msrpm, 0xff, PAGE_SIZE << MSRPM_ORDER);  /* every MSR exits ... */
     for (size_t i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-        msrpm_allow(s->msrpm, passthrough_msrs[i]);    /* ... but these */
+        msrpm_clear(s->msrpm, passthrough_msrs[i], 3); /* ... but these */
+    /* PAT stays intercepted: the generic MSR code validates writes and
+       answers reads from its copy, and G_PAT (switched by VMRUN with NPT)
+       follows it, because not every CPU model checks or switches it. */
     s->vmcb_pa = __pa(s->vmcb);
     s->last_cpu = -1;
     v->vendor = s;
@@ -207,6 +210,11 @@ static void svm_set_efer(struct vcpu *v, uint64_t efer)
     to_svm(v)->vmcb->efer = efer | EFER_SVME;
 }
 
+static void svm_set_pat(struct vcpu *v, uint64_t pat)
+{
+    to_svm(v)->vmcb->g_pat = pat;
+}
+
 static bool svm_inject_event(struct vcpu *v, const struct hvm_event *e)
 {
     struct vmcb *vmcb = to_svm(v)->vmcb;
@@ -248,6 +256,7 @@ static struct hvm_function_table svm_ops = {
     .set_cr = svm_set_cr,
     .get_efer = svm_get_efer,
     .set_efer = svm_set_efer,
+    .set_pat = svm_set_pat,
     .inject_event = svm_inject_event,
     .interrupt_window = svm_interrupt_window,
     .dump = svm_dump,

@@ -5,6 +5,7 @@
  */
 #include <proxenos/domain.h>
 #include <proxenos/frame.h>
+#include <proxenos/hypercall.h>
 #include <proxenos/layout.h>
 #include <proxenos/lib.h>
 #include <proxenos/mm.h>
@@ -73,6 +74,7 @@ struct domain *domain_create(domid_t id, enum domain_type type, unsigned int max
     d->type = type;
     d->max_vcpus = max_vcpus;
     d->shared_info_gfn = ~0ull;
+    d->ram_blocks = PAGE_LIST_NULL;
     strlcpy(d->name, name, sizeof(d->name));
     d->shared_info = alloc_pages(0);
     if (!d->shared_info)
@@ -95,14 +97,21 @@ fail:
     return NULL;
 }
 
-/* Gives one block of fresh frames to the domain: owner, allocation ref. */
+/* Gives one block of fresh frames to the domain: owner, allocation ref,
+   and a link in the domain's list of blocks, so teardown frees each block
+   whole whatever the p2m later did to it (split, unmapped, moved). */
 static void assign_frames(struct domain *d, paddr_t pa, unsigned int order)
 {
+    mfn_t head = pa >> PAGE_SHIFT;
+
     for (uint64_t i = 0; i < (1ull << order); i++) {
-        struct page_info *pg = mfn_to_page((pa >> PAGE_SHIFT) + i);
+        struct page_info *pg = mfn_to_page(head + i);
         pg->owner = d;
         pg->count_info = (pg->count_info & ~PGC_count_mask) | PGC_allocated | 1;
     }
+    mfn_to_page(head)->list.next = (uint32_t)d->ram_blocks;
+    mfn_to_page(head)->list.prev = order;
+    d->ram_blocks = head;
     memset(__va(pa), 0, PAGE_SIZE << order);
     d->tot_pages += 1ull << order;
 }
@@ -133,20 +142,23 @@ int domain_populate_ram(struct domain *d, gfn_t gfn, uint64_t nr_pages)
     return 0;
 }
 
-/* Frees the domain's RAM: every p2m_ram_* entry whose frame it owns. */
-static void release_ram(gfn_t gfn, mfn_t mfn, unsigned int order, enum p2m_type t, void *arg)
+/* Frees the domain's RAM block by block, as it was allocated. */
+static void release_ram(struct domain *d)
 {
-    struct domain *d = arg;
+    while (d->ram_blocks != PAGE_LIST_NULL && d->tot_pages) {
+        mfn_t head = d->ram_blocks;
+        struct page_info *hp = mfn_to_page(head);
+        unsigned int order = hp->list.prev;
 
-    if (!p2m_is_ram(t) || !mfn_valid(mfn) || mfn_to_page(mfn)->owner != d)
-        return;
-    for (uint64_t i = 0; i < (1ull << order); i++) {
-        struct page_info *pg = mfn_to_page(mfn + i);
-        pg->owner = NULL;
-        pg->count_info &= ~(PGC_allocated | PGC_count_mask);
+        d->ram_blocks = hp->list.next;
+        for (uint64_t i = 0; i < (1ull << order); i++) {
+            struct page_info *pg = mfn_to_page(head + i);
+            pg->owner = NULL;
+            pg->count_info &= ~(PGC_allocated | PGC_count_mask);
+        }
+        free_frames(head << PAGE_SHIFT, order);
+        d->tot_pages -= 1ull << order;
     }
-    free_frames(mfn << PAGE_SHIFT, order);
-    d->tot_pages -= 1ull << order;
 }
 
 void domain_destroy(struct domain *d)
@@ -168,10 +180,10 @@ void domain_destroy(struct domain *d)
         }
         xfree(v);
     }
-    if (d->p2m.root) {
-        p2m_for_each(&d->p2m, release_ram, d);
+    domain_xen_teardown(d);
+    if (d->p2m.root)
         p2m_teardown(&d->p2m);
-    }
+    release_ram(d);
     if (d->shared_info)
         free_pages(d->shared_info, 0);
     if (d->tot_pages)
@@ -194,6 +206,10 @@ void domain_shutdown(struct domain *d, unsigned int reason)
 
     if (__atomic_exchange_n(&d->is_shutting_down, true, __ATOMIC_SEQ_CST))
         return;                        /* already going down */
+    /* A code set with SCHEDOP_shutdown_code wins, even over a crash (Xen). */
+    if (d->shutdown_code_set)
+        reason = d->shutdown_code_req;
+    why = reason < ARRAY_SIZE(shutdown_names) && shutdown_names[reason] ? shutdown_names[reason] : "unknown";
     d->shutdown_code = reason;
     domain_console_flush(d);
     printk("d%u: shut down: %s%s%s\n", d->domain_id, why,

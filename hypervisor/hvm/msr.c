@@ -342,6 +342,8 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
         if (!msr_pat_valid(val))
             return MSR_GP;
         msrs(v)->pat = val;
+        if (hvm_ops && hvm_ops->set_pat)
+            hvm_ops->set_pat(v, val);
         return MSR_OK;
     case MSR_MTRR_DEF_TYPE:
         return mtrr_write(v, msr, val);

@@ -14,6 +14,7 @@
 #include <proxenos/p2m.h>
 #include <proxenos/hvm.h>
 #include <proxenos/platform.h>
+#include <proxenos/xen_abi.h>    /* before any <xen/...>: sets the 4.17 interface */
 #include <xen/xen.h>
 #include <xen/sched.h>
 
@@ -63,6 +64,9 @@ struct domain {
     struct vcpu *vcpu[MAX_VCPUS_PER_DOM]; /* (c) */
     struct p2m p2m;                  /* own lock */
     uint64_t tot_pages;              /* (d) RAM pages owned */
+    mfn_t ram_blocks;                /* (d) first block of RAM given to the domain:
+                                        head frames chained through page_info.list.next
+                                        (MFNs), each block of its buddy order */
     uint64_t max_pages;              /* (d) */
     struct shared_info *shared_info; /* (c) hypervisor-side mapping */
     paddr_t shared_info_maddr;       /* (c) */

@@ -98,6 +98,9 @@ struct hvm_function_table {
     void (*set_cr)(struct vcpu *v, unsigned int cr, uint64_t val);
     uint64_t (*get_efer)(struct vcpu *v);
     void (*set_efer)(struct vcpu *v, uint64_t efer);
+    /* The guest's IA32_PAT, already validated; NULL when the backend lets
+       the guest write PAT directly (the CPU validates it then). */
+    void (*set_pat)(struct vcpu *v, uint64_t pat);
     /* Queues an event for the next entry; false if one is already queued. */
     bool (*inject_event)(struct vcpu *v, const struct hvm_event *e);
     /* The guest can take an external interrupt now (IF=1, no shadow, no
