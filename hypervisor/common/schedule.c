@@ -7,6 +7,7 @@
 #include <proxenos/cpu.h>
 #include <proxenos/console.h>
 #include <proxenos/domain.h>
+#include <proxenos/hvm_intr.h>
 #include <proxenos/io.h>
 #include <proxenos/printk.h>
 #include <proxenos/sched.h>
@@ -76,6 +77,8 @@ bool sched_should_yield(void)
     struct sched_cpu *sc = &sched_cpus[smp_processor_id()];
     struct vcpu *v = sc->current;
 
+    if (v && v->is_blocked && v->domain->type != DOMTYPE_PV && hvm_vcpu_has_work(v))
+        vcpu_wake(v);
     return sc->slice_over || !v || v->is_blocked || !v->is_up || v->domain->is_shutting_down;
 }
 
@@ -84,8 +87,11 @@ static void slice_end(void *data)
     ((struct sched_cpu *)data)->slice_over = true;
 }
 
-static bool runnable(const struct vcpu *v)
+/* A blocked vCPU with something to deliver wakes up here. */
+static bool runnable(struct vcpu *v)
 {
+    if (v->is_blocked && v->domain->type != DOMTYPE_PV && hvm_vcpu_has_work(v))
+        vcpu_wake(v);
     return v->is_up && !v->is_blocked && !v->domain->is_shutting_down;
 }
 
@@ -129,6 +135,7 @@ __noreturn void scheduler_run(void)
         set_timer(&sc->slice_timer, NOW() + MILLISECS(SCHED_SLICE_MS));
         do {
             local_irq_disable();
+            hvm_intr_assist(v);
             hvm_ops->run(v);
             /* Host interrupts that arrived in guest mode are taken here. */
             local_irq_enable();

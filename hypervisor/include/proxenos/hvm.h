@@ -71,6 +71,7 @@ struct hvm_vcpu {
     struct vlapic *vlapic;
     bool launched;               /* first entry done */
     unsigned int spurious_npf;   /* consecutive NPFs on RAM (mmio.c) */
+    uint8_t upcall_vector;       /* HVMOP_set_evtchn_upcall_vector, 0 if none */
 };
 
 /*
