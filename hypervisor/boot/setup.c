@@ -21,6 +21,7 @@
 
 struct boot_info boot_info;
 struct percpu *percpu_table[MAX_CPUS];
+unsigned int nr_cpus_online;
 static struct percpu cpu0_percpu;
 
 extern char cpu0_stack_bottom[], cpu0_stack_top[], cpu0_ist_stacks[];
