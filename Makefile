@@ -40,7 +40,7 @@ release_DEFS :=
 test_DEFS    := -DCONFIG_SELFTEST
 
 -include tests/guests/guests.mk
-.PHONY: all run test bench iso clean deps help unit systest fuzz
+.PHONY: all run test bench iso clean deps help unit systest fuzz FORCE
 all: $(B)/proxenos.elf $(B)/proxenos-test.elf $(GUEST_ELFS)
 
 help:
@@ -84,7 +84,12 @@ $(B)/$(1)/ksyms0.o: tools/gen-ksyms.sh
 	@mkdir -p $$(@D)
 	@tools/gen-ksyms.sh > $(B)/$(1)/ksyms0.S && $(CC) -c $(B)/$(1)/ksyms0.S -o $$@
 
-$(B)/$(1)/proxenos-syms: $$($(1)_OBJS) $(B)/$(1)/ksyms0.o hypervisor/proxenos.lds
+# Rewritten only when the set of objects changes, so a removed source relinks.
+$(B)/$(1)/objs.list: FORCE
+	@mkdir -p $$(@D)
+	@echo '$$($(1)_OBJS)' | cmp -s - $$@ || echo '$$($(1)_OBJS)' > $$@
+
+$(B)/$(1)/proxenos-syms: $$($(1)_OBJS) $(B)/$(1)/ksyms0.o hypervisor/proxenos.lds $(B)/$(1)/objs.list
 	@echo "  LD [$(1)] $$@"
 	@$(LD) $(HV_LDFLAGS) -o $$@.pass1 $$($(1)_OBJS) $(B)/$(1)/ksyms0.o
 	@tools/gen-ksyms.sh $$@.pass1 > $(B)/$(1)/ksyms.S
