@@ -3,7 +3,8 @@
 # own verdict, "(d0) Test result: PASS", with the emulator's exit status:
 #   - QEMU TCG, AMD SVM+NPT: every guest (guest-qemu-NAME), a few also with
 #     every hypercall made through the hypercall page (guest-qemu-hcallpage-NAME);
-#   - Bochs cpu=ryzen, AMD SVM, through a GRUB ISO: every guest (guest-bochs-ryzen-NAME);
+#   - Bochs cpu=ryzen, AMD SVM, through a GRUB ISO: every guest but
+#     triple_fault (guest-bochs-ryzen-NAME; see below);
 #   - Bochs cpu=corei7_skylake_x, Intel VMX: only with PROXENOS_VMX=1 in the
 #     environment (the VMX backend comes later; the lead switches this on).
 #     Without it those runs are not registered and a line says so.
@@ -97,7 +98,11 @@ register_guest_runs() {
         eval "t_guest_qemu_page_$g() { t_guest_qemu \"\$1\" $g hcall=page; }"
         systest "guest-qemu-hcallpage-$g" "t_guest_qemu_page_$g"
     done
-    for g in $GUESTS_PASSING watchdog_loop triple_fault; do
+    # No triple_fault on Bochs ryzen: Bochs 2.7 (cpu/exception.cc) takes a
+    # VM exit for a guest's triple fault under VMX only; under SVM it panics
+    # ("3rd exception with no resolution") without looking at the SHUTDOWN
+    # intercept, whatever the hypervisor asked for. QEMU covers that path.
+    for g in $GUESTS_PASSING watchdog_loop; do
         eval "t_guest_bochs_ryzen_$g() { t_guest_bochs \"\$1\" $g ryzen AuthenticAMD; }"
         systest "guest-bochs-ryzen-$g" "t_guest_bochs_ryzen_$g"
     done
