@@ -109,20 +109,41 @@ static bool frame_ok(uint64_t rbp, uint64_t lo, uint64_t hi)
     return rbp >= lo && rbp + 16 <= hi && !(rbp & 7);
 }
 
-void show_stack_trace(uint64_t rbp, uint64_t rip)
+/* The stack of this CPU that holds addr: its main stack or an IST stack.
+   Anything else (a guest's RBP left in the register by a fault inside the
+   world switch, say) is not walked. */
+static bool own_stack(uint64_t addr, uint64_t *lo, uint64_t *hi)
 {
-    uint64_t lo = rbp & ~(uint64_t)(PAGE_SIZE - 1), hi = lo + STACK_PAGES * PAGE_SIZE;
     uint64_t gs = rdmsr(MSR_GS_BASE);
+    const struct percpu *pc = (const struct percpu *)gs;
 
-    if (gs) {
-        const struct percpu *pc = (const struct percpu *)gs;
-        if (rbp >= pc->stack_bottom && rbp < pc->stack_top) {
-            lo = pc->stack_bottom;
-            hi = pc->stack_top;
+    if (!gs)
+        return false;
+    if (addr >= pc->stack_bottom && addr < pc->stack_top) {
+        *lo = pc->stack_bottom;
+        *hi = pc->stack_top;
+        return true;
+    }
+    for (int i = 0; i < NR_IST; i++) {
+        if (addr >= pc->ist_top[i] - PAGE_SIZE && addr < pc->ist_top[i]) {
+            *lo = pc->ist_top[i] - PAGE_SIZE;
+            *hi = pc->ist_top[i];
+            return true;
         }
     }
+    return false;
+}
+
+void show_stack_trace(uint64_t rbp, uint64_t rip)
+{
+    uint64_t lo = 0, hi = 0;
+
     printk(LOG_ERR "Stack trace:\n");
     print_symbol("   [<>] ", rip);
+    if (!own_stack(rbp, &lo, &hi)) {
+        printk(LOG_ERR "   (rbp %016lx is not on this CPU's stacks: no frame chain)\n", rbp);
+        return;
+    }
     for (int depth = 0; depth < 32 && frame_ok(rbp, lo, hi); depth++) {
         const uint64_t *frame = (const uint64_t *)rbp;
         if (!frame[1])
@@ -141,11 +162,12 @@ void show_stack_trace(uint64_t rbp, uint64_t rip)
  */
 void show_stack_words(uint64_t rsp)
 {
-    uint64_t top = ALIGN_UP(rsp + 1, PAGE_SIZE);
+    uint64_t lo, top;
     int shown = 0;
 
-    if (rsp & 7)
+    if ((rsp & 7) || !own_stack(rsp, &lo, &top))
         return;
+    top = MIN(top, ALIGN_UP(rsp + 1, PAGE_SIZE));
     printk(LOG_ERR "Text addresses on the stack from %016lx:\n", rsp);
     for (const uint64_t *p = (const uint64_t *)rsp; (uint64_t)p < top && shown < 12; p++) {
         if (*p >= (uint64_t)__text_start && *p < (uint64_t)__text_end) {
@@ -173,8 +195,30 @@ static void exception(struct cpu_regs *r)
     fatal_trap(r);
 }
 
+/*
+ * #DB in the hypervisor: nothing here single-steps or sets breakpoints, so
+ * it is a stray trap, e.g. a guest's pending single-step that an emulator
+ * delivers after #VMEXIT. Harmless: clear TF and DR6 and carry on (as Xen
+ * ignores debug traps it did not ask for), and say so once.
+ */
+static void stray_debug_trap(struct cpu_regs *r)
+{
+    static bool reported;
+
+    r->rflags &= ~(uint64_t)(1u << 8);
+    __asm__ volatile("mov %0, %%dr6" :: "r"(0xffff0ff0ull));
+    if (!reported) {
+        reported = true;
+        printk(LOG_WARN "ignoring a stray #DB in the hypervisor at %016lx\n", r->rip);
+    }
+}
+
 void trap_dispatch(struct cpu_regs *r)
 {
+    if (r->vector == 1 && !(r->cs & 3)) {
+        stray_debug_trap(r);
+        return;
+    }
     if (r->vector < 32 && r->vector != 2) {
         exception(r);
         return;
