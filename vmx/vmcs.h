@@ -198,6 +198,7 @@ enum vmcs_field {
     GUEST_IDTR_LIMIT            = 0x4812,
     GUEST_ES_AR                 = 0x4814,   /* ES..GS, LDTR, TR: +2 each */
     GUEST_INTERRUPTIBILITY      = 0x4824,
+    VMX_PREEMPTION_TIMER_VALUE  = 0x482e,
     GUEST_ACTIVITY_STATE        = 0x4826,
     GUEST_SYSENTER_CS           = 0x482a,
     HOST_SYSENTER_CS            = 0x4c00,

@@ -50,11 +50,14 @@ static int check_ept(const struct vmx_msrs *m, struct vmx_controls *c, const cha
 static int compute_pin(const struct vmx_msrs *m, struct vmx_controls *c, const char **why)
 {
     /* Host interrupts and NMIs always leave the guest (SDM 25.2);
-       virtual NMIs give NMI-window exiting and exact NMI blocking. */
-    if (vmx_adjust_controls(PIN_VIRTUAL_NMIS, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING,
-                            m->pin, &c->pin))
+       virtual NMIs give NMI-window exiting and exact NMI blocking. The
+       preemption timer (SDM 25.5.1) bounds every stay in the guest
+       whatever interrupt masking does: the scheduler's backstop. */
+    if (vmx_adjust_controls(PIN_VIRTUAL_NMIS | PIN_PREEMPT_TIMER,
+                            PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, m->pin, &c->pin))
         return refuse(why, "pin-based controls: external-interrupt or NMI exiting not allowed");
     c->virtual_nmis = c->pin & PIN_VIRTUAL_NMIS;
+    c->preempt_timer = c->pin & PIN_PREEMPT_TIMER;
     return 0;
 }
 

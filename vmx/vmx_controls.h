@@ -27,6 +27,7 @@ struct vmx_controls {
     bool invvpid_all;
     bool invept_single;    /* else INVEPT all-context */
     bool virtual_nmis;
+    bool preempt_timer;    /* the VMX-preemption timer bounds each guest stay */
     bool cr3_exiting;      /* forced on by a legacy (non-TRUE) MSR: CR3 accesses exit */
     bool intr_window;      /* interrupt-window exiting can be set */
     bool exit_saves_lma;   /* VM exits store EFER.LMA into the IA-32e mode entry control */

@@ -6,6 +6,7 @@
  */
 #include <proxenos/io.h>
 #include <proxenos/lib.h>
+#include <proxenos/platform.h>
 #include <proxenos/printk.h>
 #include "vmx_private.h"
 
@@ -310,6 +311,26 @@ static void load_guest_extra(struct vcpu *v, struct vmx_vcpu *s)
     }
 }
 
+/*
+ * The preemption timer counts down at the TSC rate divided by 2^N, N from
+ * IA32_VMX_MISC[4:0] (SDM A.6). One scheduler tick's worth, so a guest
+ * that masks interrupts cannot keep the CPU from its timers for longer
+ * (physical interrupts exit anyway; this covers CPUs and emulators where
+ * they stay masked).
+ */
+#define PREEMPT_TICK_MS 10
+
+uint32_t vmx_preempt_ticks(void)
+{
+    static uint32_t ticks;
+
+    if (!ticks) {
+        uint64_t t = (tsc_khz * PREEMPT_TICK_MS) >> (vmx_caps.msrs.misc & 0x1f);
+        ticks = t > UINT32_MAX ? UINT32_MAX : t ? (uint32_t)t : 1;
+    }
+    return ticks;
+}
+
 void vmx_run(struct vcpu *v)
 {
     struct vmx_vcpu *s = to_vmx(v);
@@ -334,6 +355,8 @@ void vmx_run(struct vcpu *v)
     vmwrite(GUEST_RIP, r->rip);
     vmwrite(GUEST_RFLAGS, r->rflags);
     vmx_update_entry_mode(v);
+    if (vmx_caps.ctl.preempt_timer)
+        vmwrite(VMX_PREEMPTION_TIMER_VALUE, vmx_preempt_ticks());
 
     v->is_running = true;
     fail = vmx_enter(r, s->launched);

@@ -52,6 +52,8 @@ extern const struct p2m_format ept_format;
    exit on VMX (SDM 26.3.2.1, 27.5.1), swapped lazily (vmx_vmcs.c). */
 extern const uint32_t vmx_lazy_msrs[5];
 
+uint32_t vmx_preempt_ticks(void);
+
 static inline struct vmx_vcpu *to_vmx(const struct vcpu *v) { return v->vendor; }
 
 /* Index of a segment register in the VMCS field groups (SDM B.1.2, B.3.3,

@@ -113,7 +113,7 @@ static void skylake_true_controls(void **state)
     assert_true(c.pin & PIN_EXT_INTR_EXITING);
     assert_true(c.pin & PIN_NMI_EXITING);
     assert_true(c.virtual_nmis && (c.pin & PIN_VIRTUAL_NMIS));
-    assert_false(c.pin & PIN_PREEMPT_TIMER);
+    assert_true(c.preempt_timer && (c.pin & PIN_PREEMPT_TIMER));   /* used where allowed */
     assert_true(c.proc & CPU_HLT_EXITING);
     assert_true(c.proc & CPU_USE_IO_BITMAPS);
     assert_true(c.proc & CPU_USE_MSR_BITMAPS);
