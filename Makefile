@@ -40,13 +40,15 @@ release_DEFS :=
 test_DEFS    := -DCONFIG_SELFTEST
 
 -include tests/guests/guests.mk
-.PHONY: all run test bench iso clean deps help unit systest fuzz FORCE
+.PHONY: all run test bench iso clean deps help unit systest fuzz linux test-slow FORCE
 all: $(B)/proxenos.elf $(B)/proxenos-test.elf $(GUEST_ELFS)
 
 help:
 	@echo "make            build build/proxenos.elf (and the self-test image)"
-	@echo "make run        boot Proxenos under QEMU with its default guest"
+	@echo "make run        boot Proxenos under QEMU with Debian's Linux as dom0 (a shell on hvc0)"
+	@echo "make linux      fetch Debian's kernel, extract build/linux/vmlinux, build the initramfs"
 	@echo "make test       build and run every test (unit, fuzz, system)"
+	@echo "make test-slow  the long system tests (Linux under Bochs VMX)"
 	@echo "make bench      print the benchmark tables"
 	@echo "make iso        build/proxenos.iso: a GRUB ISO with the default modules"
 	@echo "make deps       install the Debian packages the build and tests need"
@@ -55,7 +57,7 @@ help:
 # --- packages -----------------------------------------------------------------
 DEB_PACKAGES := gcc make nasm binutils libcmocka-dev libxen-dev libfdt-dev \
 	qemu-system-x86 bochs bochsbios vgabios seabios grub-pc-bin grub-common \
-	xorriso mtools python3
+	xorriso mtools python3 liblzma-dev zlib1g-dev
 deps:
 	@tools/install-deps.sh $(DEB_PACKAGES)
 
@@ -132,6 +134,40 @@ endef
 $(foreach t,$(FUZZ_NAMES),$(eval $(call fuzz_rule,$(t))))
 FUZZ_BINS := $(addprefix $(B)/fuzz/,$(FUZZ_NAMES))
 
+# --- Linux as the initial domain (docs/linux-boot-notes.md) -----------------------
+# Debian's stock kernel: the bzImage is fetched by tools/get-linux.sh and its
+# ELF vmlinux extracted on the host by build/tools/extract-vmlinux (liblzma,
+# zlib); the test initramfs is Debian's busybox-static plus tools/initramfs/.
+LINUX := $(B)/linux
+LINUX_FILES := $(LINUX)/vmlinux $(LINUX)/initramfs.cpio
+TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror
+
+$(B)/tools/extract-vmlinux: tools/extract-vmlinux.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC $@"
+	@$(HOSTCC) $(TOOL_CFLAGS) -o $@ $< -llzma -lz
+
+$(LINUX)/vmlinuz: tools/get-linux.sh
+	@tools/get-linux.sh $(LINUX)
+
+$(LINUX)/vmlinux: $(LINUX)/vmlinuz $(B)/tools/extract-vmlinux
+	@echo "  EXTRACT $@"
+	@$(B)/tools/extract-vmlinux --require-pvh $< $@
+
+# A static, libc-free x86-64 Linux program for the initramfs.
+$(LINUX)/tsc: tools/initramfs/tsc.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC $@"
+	@$(HOSTCC) -Os -static -nostdlib -fno-stack-protector -fno-pie -no-pie \
+		-fno-asynchronous-unwind-tables -Wl,--build-id=none -Wall -Wextra -Werror -o $@ $<
+
+$(LINUX)/initramfs.cpio: tools/mkinitramfs.sh tools/mkcpio.py tools/initramfs/init $(LINUX)/tsc
+	@tools/mkinitramfs.sh $@ $(LINUX)/tsc
+
+# deps first (liblzma-dev is needed to build the extractor), then the files.
+linux: deps
+	@$(MAKE) --no-print-directory $(LINUX_FILES)
+
 # --- top-level commands ------------------------------------------------------------
 ISO_DEPS := $(B)/proxenos.elf tools/mkiso.sh
 iso: $(B)/proxenos.iso
@@ -139,16 +175,20 @@ $(B)/proxenos.iso: $(ISO_DEPS)
 	@tools/mkiso.sh $@ $(B)/proxenos.elf ""
 
 # VENDOR=intel boots under Bochs (VMX + EPT); the default is QEMU (SVM + NPT).
-run: deps all
+run: deps all linux
 	@$(if $(filter intel,$(VENDOR)),tools/run-bochs.sh,tools/run-qemu.sh) $(B)/proxenos.elf
 
-test: deps all $(UNIT_BINS) $(FUZZ_BINS) $(GUEST_ELFS)
+test: deps all linux $(UNIT_BINS) $(FUZZ_BINS) $(GUEST_ELFS)
 	@tests/run-all.sh
+
+# The system tests too long for every `make test` (PROXENOS_SLOW=1 registers them).
+test-slow: deps all linux
+	@PROXENOS_SLOW=1 tests/system/run.sh 'slow'
 
 unit: $(UNIT_BINS)
 	@tests/run-all.sh unit
 
-bench: deps all
+bench: deps all linux
 	@tools/bench.sh
 
 clean:

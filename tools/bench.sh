@@ -22,3 +22,107 @@ for g in build/guests/bench_*.elf; do
         while read -r b n x; do printf '%-28s %-10s %14s %14s\n' "$b" "svm/qemu" "$n" "$x"; done
 done
 [ $found -eq 1 ] || echo "(no benchmark guests built yet)"
+
+# --- Linux: boot to init -------------------------------------------------------
+# Debian's Linux 6.1 (`make linux`) with the busybox initramfs, booted two
+# ways under QEMU TCG with -icount shift=0,sleep=off (the TSC counts guest
+# instructions, 1 per virtual ns; idle time is skipped ahead) and one CPU:
+#   - natively: QEMU's own PVH boot of the same vmlinux (-kernel vmlinux);
+#   - on Proxenos (SVM + NPT) as its PVH dom0.
+# "insns to init" is the TSC that /init reads first thing (tools/initramfs/
+# tsc.c): everything the machine executed since power-on, firmware and
+# hypervisor included. "uptime" is Linux's own clock at that point. Then
+# the exit and hypercall counts Proxenos prints when dom0 ends (they cover
+# the whole run: boot, /init's work and the power-off). A boot that stalls
+# (LINUX_BENCH_QUIET s without output) gets the debug key 'c' (counters so
+# far) and is stopped.
+LINUX_BENCH_TIMEOUT=${LINUX_BENCH_TIMEOUT:-300}
+LINUX_BENCH_QUIET=${LINUX_BENCH_QUIET:-30}
+linux_cmdline="console=hvc0 earlyprintk=xen panic=-1 acpi=off"
+
+# bench_linux_run LOG INPUT-FIFO-DIR QEMU-ARGS...: runs QEMU with the serial
+# line on a pipe pair; prints "WALL-TO-INIT TOTAL-WALL" (seconds).
+bench_linux_run() {
+    local log=$1 dir=$2; shift 2
+    local t0 t_init="" pid catpid quiet=0 last=-1 size
+    rm -f "$dir/ser.in" "$dir/ser.out"
+    mkfifo "$dir/ser.in" "$dir/ser.out"
+    : > "$log"
+    t0=$(date +%s.%N)
+    qemu-system-x86_64 -accel tcg -icount shift=0,sleep=off -smp 1 -m 1G -display none \
+        -no-reboot -chardev "pipe,id=ser,path=$dir/ser" -serial chardev:ser \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" </dev/null >"$log.qemu" 2>&1 &
+    pid=$!
+    cat "$dir/ser.out" > "$log" &
+    catpid=$!
+    exec 3>"$dir/ser.in"
+    while kill -0 $pid 2>/dev/null; do
+        sleep 0.1
+        if [ -z "$t_init" ] && grep -q 'PROXENOS-INIT: started' "$log"; then
+            t_init=$(date +%s.%N)
+        fi
+        # Linux halted (acpi=off has no power-off): nothing more will come.
+        if grep -Eq 'reboot: (System halted|Power down)' "$log"; then
+            sleep 2
+            kill $pid 2>/dev/null
+            break
+        fi
+        size=$(stat -c %s "$log")
+        if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; last=$size; fi
+        if [ $quiet -ge $((LINUX_BENCH_QUIET * 10)) ] ||
+           awk -v a="$t0" -v b="$(date +%s.%N)" -v t="$LINUX_BENCH_TIMEOUT" 'BEGIN { exit !(b - a > t) }'; then
+            printf 'c' >&3              # Proxenos's counters so far (a no-op natively)
+            sleep 2
+            kill $pid 2>/dev/null
+            break
+        fi
+    done
+    wait $pid 2>/dev/null
+    exec 3>&-
+    sleep 0.2
+    kill $catpid 2>/dev/null
+    wait $catpid 2>/dev/null
+    awk -v a="$t0" -v i="${t_init:-}" -v b="$(date +%s.%N)" \
+        'BEGIN { printf "%s %.1f\n", i == "" ? "-" : sprintf("%.1f", i - a), b - a }'
+}
+
+init_value() {   # LOG FIELD: a value /init printed ("tsc at init", "uptime at init")
+    tr -d '\r' < "$1" | sed -n "s/.*PROXENOS-INIT: $2: \([0-9.]*\).*/\1/p" | head -1
+}
+
+bench_linux() {
+    local dir log_native log_pxn w_native w_pxn
+    if [ ! -f build/linux/vmlinux ] || [ ! -f build/linux/initramfs.cpio ]; then
+        echo "(no build/linux/vmlinux: 'make linux')"
+        return
+    fi
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/proxenos-bench.XXXXXX")
+    log_native=build/bench-linux-native.log log_pxn=build/bench-linux-proxenos.log
+    w_native=$(bench_linux_run $log_native "$dir" -cpu EPYC -kernel build/linux/vmlinux \
+        -initrd build/linux/initramfs.cpio -append "console=ttyS0 panic=-1 acpi=off")
+    w_pxn=$(bench_linux_run $log_pxn "$dir" -cpu EPYC,+svm,+npt -kernel build/proxenos.elf \
+        -append "console=com1 dom0=pvh dom0_mem=256M" \
+        -initrd "build/linux/vmlinux $linux_cmdline,build/linux/initramfs.cpio")
+    rm -rf "$dir"
+
+    echo
+    echo "Linux $(cut -d' ' -f2 build/linux/kernel.id 2>/dev/null) boot to /init" \
+         "(QEMU TCG, -icount shift=0,sleep=off, 1 CPU)"
+    printf '%-26s %12s %12s %18s %14s\n' "boot" "wall to init" "wall total" "insns to init" "Linux uptime"
+    printf '%-26s %12s %12s %18s %14s\n' "----" "------------" "----------" "-------------" "------------"
+    set -- $w_native
+    printf '%-26s %11ss %11ss %18s %13ss\n' "QEMU direct PVH (native)" "$1" "$2" \
+        "$(init_value $log_native 'tsc at init' || true)" "$(init_value $log_native 'uptime at init')"
+    set -- $w_pxn
+    printf '%-26s %11ss %11ss %18s %13ss\n' "Proxenos dom0 (SVM/NPT)" "$1" "$2" \
+        "$(init_value $log_pxn 'tsc at init')" "$(init_value $log_pxn 'uptime at init')"
+    if ! grep -q 'PROXENOS-INIT: started' $log_pxn; then
+        echo "  Proxenos: Linux did not reach /init; its last line:"
+        tr -d '\r' < $log_pxn | grep '^(d0)' | tail -1 | sed 's/^/    /'
+    fi
+    echo
+    echo "Proxenos: dom0's VM exits and hypercalls (${log_pxn})"
+    tr -d '\r' < $log_pxn | sed -n 's/^(PXN) \(d0 v[0-9]* \(exits\|hypercalls\):.*\)/  \1/p' |
+        tail -n 8 | grep . || echo "  (no counters printed)"
+}
+bench_linux

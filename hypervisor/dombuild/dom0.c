@@ -80,13 +80,14 @@ static uint64_t dom0_avail_bytes(void)
 static const char *non_elf_kind(const uint8_t *p, uint64_t len)
 {
     /* Linux boot protocol: "HdrS" at 0x202 (Documentation/x86/boot.rst). */
+    /* Decompression is a host-side step by design (docs/linux-boot-notes.md). */
     if (len >= 0x206 && !memcmp(p + 0x202, "HdrS", 4))
-        return "bzImage kernels need decompression: not supported yet "
-               "(boot the vmlinux ELF instead)";
+        return "a bzImage is not booted directly: boot the ELF vmlinux inside it "
+               "(tools/extract-vmlinux BZIMAGE vmlinux; 'make linux' does it)";
     if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-        return "gzip-compressed kernels need decompression: not supported yet";
+        return "a gzip-compressed kernel: decompress it to the ELF vmlinux first";
     if (len >= 6 && !memcmp(p, "\3757zXZ", 6))
-        return "xz-compressed kernels need decompression: not supported yet";
+        return "an xz-compressed kernel: decompress it to the ELF vmlinux first";
     return NULL;
 }
 

@@ -1,0 +1,156 @@
+# System tests: Debian's unmodified Linux 6.1 (`make linux`: build/linux/vmlinux,
+# extracted from the linux-image-amd64 bzImage) boots as Proxenos's PVH
+# initial domain with the busybox initramfs (tools/mkinitramfs.sh), whose
+# /init reports on the console and powers off. See docs/linux-boot-notes.md.
+#
+# A boot is judged by milestones, in the order Linux reaches them:
+#   banner    "Linux version 6.1" on the console (earlyprintk=xen: console_io)
+#   pvh       "Booting kernel on Xen PVH": Linux took the PVH entry and found Xen
+#   evtchn    "Xen HVM callback vector for event delivery is enabled"
+#   clock     "clocksource: Switched to clocksource xen" (pvclock)
+#   init      "PROXENOS-INIT: started": the initramfs's /init runs
+#   sysfs     /sys/hypervisor/type reads "xen"
+#   sleep     `sleep 1` takes 0.8-1.5 s of guest time (/proc/uptime): timers work
+#   poweroff  `poweroff -f` ends the domain and QEMU exits 33 (pass)
+# linux-qemu requires every milestone up to LINUX_MILESTONE; the default is
+# what the hypervisor reaches today and moves up as the pieces land (the
+# full boot is LINUX_MILESTONE=poweroff, which linux-qemu-full always
+# requires, in `make test-slow`). A failed run prints the furthest milestone,
+# the hypercalls the hypervisor refused and the last console lines.
+#
+# Runs are bounded: QEMU is stopped when its log stays silent for
+# LINUX_QUIET seconds (a hung boot) and after LINUX_TIMEOUT in any case.
+
+LINUX_HV=build/proxenos.elf
+LINUX_VMLINUX=build/linux/vmlinux
+LINUX_INITRD=build/linux/initramfs.cpio
+LINUX_HV_OPTS="console=com1 dom0=pvh dom0_mem=256M loglvl=all"
+LINUX_ARGS="console=hvc0 earlyprintk=xen panic=-1 acpi=off"
+LINUX_MILESTONES="banner pvh evtchn clock init sysfs sleep poweroff"
+LINUX_MILESTONE=${LINUX_MILESTONE:-evtchn}
+LINUX_TIMEOUT=${LINUX_TIMEOUT:-180}
+LINUX_QUIET=${LINUX_QUIET:-30}
+
+linux_files() {
+    [ -f $LINUX_VMLINUX ] && [ -f $LINUX_INITRD ] ||
+        fail "$LINUX_VMLINUX or $LINUX_INITRD missing (make linux)"
+}
+
+# linux_qemu LOG [QEMU ARGS...]: boots Proxenos + Linux under QEMU TCG
+# (SVM + NPT) in the background and watches the log; sets RC (124 when the
+# run was stopped: silent for LINUX_QUIET s, or past LINUX_TIMEOUT s).
+linux_qemu() {
+    local log=$1 pid start last_size=-1 quiet=0 size; shift
+    : > "$log"
+    qemu-system-x86_64 -accel tcg -cpu "${QEMU_CPU:-EPYC,+svm,+npt}" -m 1G -smp "${QEMU_SMP:-2}" \
+        -display none -no-reboot -serial "file:$log" \
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -kernel $LINUX_HV -append "$LINUX_HV_OPTS" \
+        -initrd "$LINUX_VMLINUX $LINUX_ARGS,$LINUX_INITRD" "$@" </dev/null >"$log.qemu" 2>&1 &
+    pid=$!
+    start=$SECONDS
+    while kill -0 $pid 2>/dev/null; do
+        sleep 1
+        size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+        if [ "$size" = "$last_size" ]; then quiet=$((quiet + 1)); else quiet=0; last_size=$size; fi
+        if [ $quiet -ge "$LINUX_QUIET" ] || [ $((SECONDS - start)) -ge "$LINUX_TIMEOUT" ]; then
+            echo "(test) stopped QEMU: $quiet s without output, $((SECONDS - start)) s in all" >> "$log"
+            kill $pid 2>/dev/null
+            wait $pid 2>/dev/null
+            RC=124
+            return
+        fi
+    done
+    wait $pid
+    RC=$?
+}
+
+# The guest time `sleep 1` took, from the init's report line.
+linux_sleep_elapsed() {
+    tr -d '\r' < "$1" | sed -n 's/.*PROXENOS-INIT: sleep 1: .*elapsed \([0-9.]*\) s$/\1/p' | tail -1
+}
+
+# linux_milestone LOG NAME: 0 when the run reached it.
+linux_milestone() {
+    local log=$1 e
+    case $2 in
+    banner)   grep -Eq '\(d0\) .*Linux version 6\.1' "$log" ;;
+    pvh)      grep -Eq '\(d0\) .*Booting (paravirtualized )?kernel on Xen PVH' "$log" ;;
+    evtchn)   grep -Eq '\(d0\) .*Xen HVM callback vector for event delivery is enabled' "$log" ;;
+    clock)    grep -Eq '\(d0\) .*clocksource: Switched to clocksource xen' "$log" ;;
+    init)     grep -q '(d0) PROXENOS-INIT: started' "$log" ;;
+    sysfs)    tr -d '\r' < "$log" | grep -q '^(d0) PROXENOS-INIT: hypervisor type: xen$' ;;
+    sleep)    e=$(linux_sleep_elapsed "$log")
+              [ -n "$e" ] && awk -v e="$e" 'BEGIN { exit !(e >= 0.8 && e <= 1.5) }' ;;
+    poweroff) [ "$RC" = "$QEMU_PASS" ] && grep -q 'd0: shut down: poweroff' "$log" ;;
+    esac
+}
+
+# What a reader of a failed run needs: how far Linux got and why it stopped.
+linux_report() {   # LOG
+    local log=$1 m furthest=none
+    for m in $LINUX_MILESTONES; do
+        linux_milestone "$log" $m || break
+        furthest=$m
+    done
+    echo "    furthest milestone: $furthest (QEMU exit $RC); log: $log"
+    tr -d '\r' < "$log" | grep -E '^\(PXN\) .*(not implemented|crashed|FATAL|PANIC|shut down|#GP)' |
+        sort | uniq -c | sort -rn | head -12 | sed 's/^/      /'
+    tr -d '\r' < "$log" | grep '^(d0)' | tail -6 | sed 's/^/      last: /'
+}
+
+# linux_judge LOG UPTO: every milestone up to UPTO, and no hypervisor crash.
+linux_judge() {
+    local log=$1 upto=$2 m
+    for m in $LINUX_MILESTONES; do
+        linux_milestone "$log" $m || { fail "milestone '$m' not reached"; linux_report "$log"; return 1; }
+        [ $m = "$upto" ] && break
+    done
+    expect_not "$log" '^\(PXN\) (----\[ Proxenos PANIC|Proxenos halted: fatal)' "a hypervisor panic" ||
+        { linux_report "$log"; return 1; }
+    linux_report "$log" | head -1
+}
+
+t_linux_qemu() {
+    local log=$LOGDIR/$1.log
+    linux_files || return 1
+    linux_qemu "$log"
+    linux_judge "$log" "$LINUX_MILESTONE"
+}
+systest linux-qemu t_linux_qemu
+
+# The whole boot, power-off included (make test-slow; the lead moves it into
+# `make test` by raising LINUX_MILESTONE's default to poweroff).
+t_linux_qemu_full() {
+    local log=$LOGDIR/$1.log
+    linux_files || return 1
+    linux_qemu "$log"
+    linux_judge "$log" poweroff &&
+    expect "$log" '\(d0\) PROXENOS-INIT: dmesg: .*Xen' "the init's dmesg lines about Xen" &&
+    echo "    sleep 1 took $(linux_sleep_elapsed "$log") s of guest time"
+}
+
+# The same boot under Bochs with Intel VMX + EPT (corei7_skylake_x): Bochs
+# runs ~20x slower than QEMU, so this belongs to `make test-slow`.
+t_linux_bochs_vmx() {
+    local log=$LOGDIR/$1.log iso rc_file=$LOGDIR/$1.bochsrc
+    linux_files || return 1
+    iso=$(iso_for "$1" $LINUX_HV "$LINUX_HV_OPTS" $LINUX_VMLINUX "$LINUX_ARGS" \
+        $LINUX_INITRD "") || return 1
+    sed -e "s|@CPU@|corei7_skylake_x|; s|@COUNT@|1|; s|@ISO@|$iso|; s|@SERIAL@|$log|; s|@LOG@|$log.bochs|" \
+        -e "s|^megs: .*|megs: 768|" tests/system/bochsrc.in > "$rc_file"
+    grep -q '^sound:' "$rc_file" || echo "sound: driver=dummy" >> "$rc_file"
+    printf 'continue\nquit\n' > "$log.dbg"
+    : > "$log"
+    timeout "${LINUX_BOCHS_TIMEOUT:-1800}" bochs -q -f "$rc_file" -rc "$log.dbg" </dev/null >"$log.stdout" 2>&1
+    RC=$?
+    # Bochs's pass is exit 0 after the magic breakpoint the hypervisor
+    # takes at poweroff; judge the milestones with QEMU's pass code.
+    [ "$RC" = 0 ] && RC=$QEMU_PASS
+    linux_judge "$log" "${LINUX_BOCHS_MILESTONE:-poweroff}"
+}
+
+if [ "${PROXENOS_SLOW:-0}" = 1 ]; then
+    systest linux-qemu-full-slow t_linux_qemu_full
+    systest linux-bochs-vmx-slow t_linux_bochs_vmx
+fi
