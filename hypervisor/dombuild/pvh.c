@@ -11,6 +11,7 @@
 #include <proxenos/hvm.h>
 #include <proxenos/io.h>
 #include <proxenos/lib.h>
+#include <proxenos/mm.h>
 #include <xen/arch-x86/hvm/start_info.h>
 
 #define PVH_CR0_ET (1u << 4)               /* extension type: reads as 1 (SDM vol. 3A, 2.5) */
@@ -103,6 +104,23 @@ static int load_modules(struct domain *d, const struct pvh_boot_args *a,
     return 0;
 }
 
+/* The guest's ACPI tables, in a page of the reserved legacy BIOS area. */
+static int load_acpi(struct domain *d, const char **why)
+{
+    uint8_t *page = xzalloc(PVH_ACPI_SIZE);
+    int rc;
+
+    if (!page)
+        return fail(why, "out of memory for the ACPI tables", -ENOMEM);
+    rc = pvh_acpi_build(page, PVH_ACPI_GPA, d->max_vcpus, why);
+    if (!rc && domain_populate_ram(d, PVH_ACPI_GPA >> PAGE_SHIFT, 1))
+        rc = fail(why, "not enough free memory for the ACPI tables", -ENOMEM);
+    if (!rc && copy_to_gpa(d, PVH_ACPI_GPA, page, PVH_ACPI_SIZE))
+        rc = fail(why, "cannot write the ACPI tables into guest memory", -EFAULT);
+    xfree(page);
+    return rc;
+}
+
 /* hvm_start_info, version 1 (xen/include/public/arch-x86/hvm/start_info.h). */
 static int write_start_info(struct domain *d, const struct pvh_boot_args *a,
                             const struct pvh_layout *l)
@@ -114,7 +132,7 @@ static int write_start_info(struct domain *d, const struct pvh_boot_args *a,
         .nr_modules = a->nr_modules,
         .modlist_paddr = l->modlist_gpa,
         .cmdline_paddr = l->cmdline_gpa,
-        .rsdp_paddr = 0,                 /* no ACPI tables for guests yet */
+        .rsdp_paddr = PVH_ACPI_GPA,      /* pvh_acpi.c, loaded by load_acpi() */
         .memmap_paddr = l->memmap_gpa,
         .memmap_entries = l->nr_e820,
     };
@@ -203,6 +221,8 @@ int pvh_build(struct domain *d, const struct pvh_boot_args *a, struct pvh_layout
         return fail(why, "cannot write the kernel into guest memory", -EFAULT);
     if (load_modules(d, a, l))
         return fail(why, "cannot write the modules into guest memory", -EFAULT);
+    if ((rc = load_acpi(d, why)))
+        return rc;
     if (write_start_info(d, a, l))
         return fail(why, "cannot write hvm_start_info into guest memory", -EFAULT);
 

@@ -98,6 +98,18 @@ int dom0_mem_parse(const char *s, struct dom0_mem_opt *opt, const char **why);
  * is available. */
 uint64_t dom0_mem_compute(const struct dom0_mem_opt *opt, uint64_t avail);
 
+/* ---- ACPI tables for a PVH domain (pvh_acpi.c) ------------------------------ */
+
+/* One page in the legacy BIOS area, which the e820 reserves (never RAM to
+ * the guest), populated by the builder and named by rsdp_paddr. */
+#define PVH_ACPI_GPA  0xE0000ull
+#define PVH_ACPI_SIZE 4096
+
+/* Writes RSDP, XSDT, FADT (hardware-reduced), DSDT and MADT (nr_vcpus local
+ * APICs) into page, as they will be seen at guest-physical gpa. Returns 0,
+ * or a negative errno with *why set. */
+int pvh_acpi_build(uint8_t *page, uint64_t gpa, unsigned int nr_vcpus, const char **why);
+
 /* ---- building (hypervisor only) --------------------------------------------- */
 
 struct domain;
