@@ -38,7 +38,7 @@ done
 # far) and is stopped.
 LINUX_BENCH_TIMEOUT=${LINUX_BENCH_TIMEOUT:-300}
 LINUX_BENCH_QUIET=${LINUX_BENCH_QUIET:-30}
-linux_cmdline="console=hvc0 earlyprintk=xen panic=-1 acpi=off"
+linux_cmdline="console=hvc0 earlyprintk=xen panic=-1"
 
 # bench_linux_run LOG INPUT-FIFO-DIR QEMU-ARGS...: runs QEMU with the serial
 # line on a pipe pair; prints "WALL-TO-INIT TOTAL-WALL" (seconds).
@@ -61,7 +61,7 @@ bench_linux_run() {
         if [ -z "$t_init" ] && grep -q 'PROXENOS-INIT: started' "$log"; then
             t_init=$(date +%s.%N)
         fi
-        # Linux halted (acpi=off has no power-off): nothing more will come.
+        # Linux halted (no power-off method on Proxenos yet): nothing more comes.
         if grep -Eq 'reboot: (System halted|Power down)' "$log"; then
             sleep 2
             kill $pid 2>/dev/null
@@ -99,7 +99,7 @@ bench_linux() {
     dir=$(mktemp -d "${TMPDIR:-/tmp}/proxenos-bench.XXXXXX")
     log_native=build/bench-linux-native.log log_pxn=build/bench-linux-proxenos.log
     w_native=$(bench_linux_run $log_native "$dir" -cpu EPYC -kernel build/linux/vmlinux \
-        -initrd build/linux/initramfs.cpio -append "console=ttyS0 panic=-1 acpi=off")
+        -initrd build/linux/initramfs.cpio -append "console=ttyS0 panic=-1")
     w_pxn=$(bench_linux_run $log_pxn "$dir" -cpu EPYC,+svm,+npt -kernel build/proxenos.elf \
         -append "console=com1 dom0=pvh dom0_mem=256M" \
         -initrd "build/linux/vmlinux $linux_cmdline,build/linux/initramfs.cpio")
