@@ -161,3 +161,50 @@ if [ "${PROXENOS_SLOW:-0}" = 1 ]; then
     systest linux-qemu-full-slow t_linux_qemu_full
     systest linux-bochs-vmx-slow t_linux_bochs_vmx
 fi
+
+# --- tools/extract-vmlinux on made-up bzImages (no emulator) ----------------------
+# fake_bzimage OUT PAYLOAD [VERSION]: a bzImage whose payload is found only
+# through the header (payload_offset/payload_length): an xz magic number
+# sits in the protected-mode code before it as a decoy for magic scanners.
+fake_bzimage() {
+    python3 - "$@" <<'PY'
+import struct, sys
+out, payload = sys.argv[1], open(sys.argv[2], "rb").read()
+version = int(sys.argv[3], 0) if len(sys.argv) > 3 else 0x20f
+setup = bytearray(2 * 512)                   # setup_sects = 1
+setup[0x1f1] = 1
+setup[0x202:0x206] = b"HdrS"
+struct.pack_into("<H", setup, 0x206, version)
+pm = b"\x90" * 64 + b"\xfd7zXZ\x00decoy" + b"\x90" * 48
+struct.pack_into("<II", setup, 0x248, len(pm), len(payload) + 4)
+open(out, "wb").write(bytes(setup) + pm + payload + struct.pack("<I", 1234))
+PY
+}
+
+t_extract_vmlinux() {
+    local d=$LOGDIR/$1 x=build/tools/extract-vmlinux elf=build/linux/tsc out
+    [ -x $x ] && [ -f $elf ] || { fail "$x or $elf missing (make linux)"; return 1; }
+    mkdir -p "$d"
+    xz --check=crc32 -c $elf > "$d/p.xz" && gzip -9 -c $elf > "$d/p.gz" &&
+        xz --format=lzma -c $elf > "$d/p.lzma" && bzip2 -c $elf > "$d/p.bz2" ||
+        { fail "cannot compress the test payloads"; return 1; }
+    for f in xz gz lzma; do
+        fake_bzimage "$d/bz.$f" "$d/p.$f"
+        out=$($x "$d/bz.$f" "$d/vmlinux.$f" 2>&1) || { fail "$f: $out"; return 1; }
+        cmp -s $elf "$d/vmlinux.$f" || { fail "$f: the extracted image differs from $elf"; return 1; }
+    done
+    fake_bzimage "$d/bz.bz2" "$d/p.bz2"
+    out=$($x "$d/bz.bz2" "$d/out" 2>&1) && { fail "bzip2 payload accepted"; return 1; }
+    grep -q 'bzip2-compressed: only xz, lzma and gzip' <<<"$out" || { fail "bzip2: '$out'"; return 1; }
+    fake_bzimage "$d/bz.old" "$d/p.xz" 0x207
+    out=$($x "$d/bz.old" "$d/out" 2>&1) && { fail "protocol 2.07 accepted"; return 1; }
+    grep -q 'older than 2.08' <<<"$out" || { fail "2.07: '$out'"; return 1; }
+    head -c 1500 "$d/bz.xz" > "$d/bz.short"
+    out=$($x "$d/bz.short" "$d/out" 2>&1) && { fail "truncated image accepted"; return 1; }
+    grep -q 'past the end' <<<"$out" || { fail "truncated: '$out'"; return 1; }
+    out=$($x --require-pvh "$d/bz.xz" "$d/out" 2>&1) && { fail "an ELF without PVH note passed --require-pvh"; return 1; }
+    grep -q 'no XEN_ELFNOTE_PHYS32_ENTRY' <<<"$out" || { fail "--require-pvh: '$out'"; return 1; }
+    out=$($x Makefile "$d/out" 2>&1) && { fail "a text file accepted"; return 1; }
+    grep -q 'neither a bzImage' <<<"$out" || { fail "text file: '$out'"; return 1; }
+}
+systest extract-vmlinux t_extract_vmlinux
