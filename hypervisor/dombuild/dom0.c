@@ -3,7 +3,8 @@
  * module 0 is the kernel (its command line, less the image name that
  * non-GRUB-2 loaders put first, is the guest's), module 1 the ramdisk.
  * Options (docs/misc/xen-command-line.pandoc):
- *   dom0=pvh|pv                 how to build it (default: from the ELF notes)
+ *   dom0=pvh|pv                 how to build it (default: from the ELF notes;
+ *                               PV kernels are built, not yet run: pv.h)
  *   dom0_mem=[min:X,][max:X,][X] its RAM (see dombuild.h)
  * A kernel that cannot be booted is explained at the console and Proxenos
  * idles: a bad boot image never crashes the hypervisor.
@@ -15,6 +16,7 @@
 #include <proxenos/lib.h>
 #include <proxenos/mm.h>
 #include <proxenos/printk.h>
+#include <proxenos/pv.h>
 
 enum dom0_mode { DOM0_AUTO, DOM0_PVH, DOM0_PV };
 
@@ -122,30 +124,30 @@ static bool parse_kernel(const struct boot_info *bi, struct elf_image *elf)
     return true;
 }
 
-/* Applies dom0= to what the image offers; true if PVH is to be built. */
-static bool choose_pvh(const struct elf_image *elf)
+/* Applies dom0= to what the image offers: which builder, or none. */
+static enum dom0_mode choose_mode(const struct elf_image *elf)
 {
     switch (opt_dom0_mode) {
     case DOM0_PV:
-        dom0_fail("dom0=pv: PV guests are not supported by this build yet");
-        return false;
+        if (elf->kind == ELF_BOOT_PV || elf->kind == ELF_BOOT_PVH)
+            return DOM0_PV;
+        dom0_fail("dom0=pv: the kernel has no Xen ELF notes: it is not a Xen guest kernel");
+        return DOM0_AUTO;
     case DOM0_PVH:
         if (elf->kind == ELF_BOOT_PVH)
-            return true;
+            return DOM0_PVH;
         dom0_fail("dom0=pvh: the kernel has no XEN_ELFNOTE_PHYS32_ENTRY note, "
                   "so it cannot boot as PVH");
-        return false;
+        return DOM0_AUTO;
     case DOM0_AUTO:
         break;
     }
     if (elf->kind == ELF_BOOT_PVH)
-        return true;
+        return DOM0_PVH;
     if (elf->kind == ELF_BOOT_PV)
-        dom0_fail("the kernel is a PV kernel (Xen notes, no PHYS32_ENTRY), and "
-                  "dom0=pv: PV guests are not supported by this build yet");
-    else
-        dom0_fail("the kernel has no Xen ELF notes: it is not a Xen guest kernel");
-    return false;
+        return DOM0_PV;              /* Xen notes (ENTRY, VIRT_BASE), no PHYS32_ENTRY */
+    dom0_fail("the kernel has no Xen ELF notes: it is not a Xen guest kernel");
+    return DOM0_AUTO;
 }
 
 static void boot_args(const struct boot_info *bi, const struct elf_image *elf,
@@ -217,6 +219,57 @@ static struct domain *build_pvh_dom0(const struct boot_info *bi, const struct el
     return d;
 }
 
+/*
+ * A 64-bit PV dom0 (hypervisor/dombuild/pv.c). The builder is complete,
+ * but PV vCPUs cannot run yet (no ring-3 guest entry): the domain is built,
+ * its tables validated and pinned, its layout printed, then torn down again
+ * and Proxenos idles, saying so.
+ */
+static void build_pv_dom0(const struct boot_info *bi, const struct elf_image *elf)
+{
+    struct pvh_boot_args args;
+    const struct pv_layout *l;
+    struct domain *d;
+    const char *why;
+    uint64_t left;
+    int rc;
+
+    boot_args(bi, elf, &args);
+    if (args.ram_bytes > (PV_MAX_PAGES << PAGE_SHIFT))
+        args.ram_bytes = PV_MAX_PAGES << PAGE_SHIFT;
+    if (!args.ram_bytes) {
+        dom0_fail("no memory is left for dom0");
+        return;
+    }
+    d = domain_create(0, DOMTYPE_PV, 1, "d0");
+    if (!d) {
+        dom0_fail("cannot create the domain");
+        return;
+    }
+    d->is_initial = true;
+    rc = pv_build(d, &args, &why);
+    if (!rc) {
+        l = &pv_domain_of(d)->lay;
+        printk("d0: PV kernel entry %#lx, virt_base %#lx, %lu MiB RAM, region %#lx-%#lx\n",
+               elf->xen.entry, l->v_start, l->nr_pages >> (20 - PAGE_SHIFT), l->v_start, l->v_end);
+        printk("d0: PV start_info %#lx, P2M list %#lx, %lu page-table frames at %#lx (pinned), "
+               "stack top %#lx, cmdline '%s'\n", l->si_start, l->p2m_start, l->nr_pt_frames,
+               l->pt_start, l->stack_end, args.cmdline);
+        if (args.nr_modules)
+            printk("d0: PV ramdisk %lu KiB at %#lx\n", args.mod[0].size >> 10, l->mod_start);
+    }
+    left = pv_domain_destroy(d);
+    domain_destroy(d);
+    if (rc)
+        dom0_fail("dom0=pv: PV guests are not supported by this build yet, and this one "
+                  "cannot be built with %lu MiB of RAM: %s (error %d)",
+                  args.ram_bytes >> 20, why, rc);
+    else
+        dom0_fail("dom0=pv: PV guests are not supported by this build yet: the PV dom0 was "
+                  "built and validated, then torn down (%lu frames left referenced), "
+                  "as its vCPUs cannot run", left);
+}
+
 void dom0_create(const struct boot_info *bi)
 {
     struct elf_image *elf;
@@ -232,10 +285,19 @@ void dom0_create(const struct boot_info *bi)
         dom0_fail("out of memory");
         return;
     }
-    if (parse_kernel(bi, elf) && choose_pvh(elf)) {
-        d = build_pvh_dom0(bi, elf);
-        if (d)
-            domain_unpause(d);
+    if (parse_kernel(bi, elf)) {
+        switch (choose_mode(elf)) {
+        case DOM0_PVH:
+            d = build_pvh_dom0(bi, elf);
+            if (d)
+                domain_unpause(d);
+            break;
+        case DOM0_PV:
+            build_pv_dom0(bi, elf);
+            break;
+        case DOM0_AUTO:
+            break;
+        }
     }
     xfree(elf);
 }

@@ -10,10 +10,11 @@ GUEST_LD      ?= ld
 GUEST_NASM    ?= nasm
 GUEST_OBJCOPY ?= objcopy
 GUEST_DIR   := tests/guests
-GUEST_NAMES := $(patsubst $(GUEST_DIR)/t_%.c,%,$(sort $(wildcard $(GUEST_DIR)/t_*.c)))
+# t_pv_*.c and lib/pv_* are the 64-bit PV guests (lib/pv_guests.mk).
+GUEST_NAMES := $(patsubst $(GUEST_DIR)/t_%.c,%,$(sort $(filter-out $(GUEST_DIR)/t_pv_%,$(wildcard $(GUEST_DIR)/t_*.c))))
 GUEST_ELFS  := $(addprefix $(B)/guests/,$(addsuffix .elf,$(GUEST_NAMES)))
 
-GUEST_LIB_C   := $(sort $(wildcard $(GUEST_DIR)/lib/*.c))
+GUEST_LIB_C   := $(sort $(filter-out $(GUEST_DIR)/lib/pv_%,$(wildcard $(GUEST_DIR)/lib/*.c)))
 GUEST_LIB_OBJ := $(patsubst $(GUEST_DIR)/lib/%.c,$(B)/guests/lib/%.o,$(GUEST_LIB_C)) \
                  $(B)/guests/lib/head.o
 
@@ -55,6 +56,8 @@ $(B)/guests/%.elf: $(B)/guests/t_%.o $(GUEST_LIB_OBJ) $(GUEST_DIR)/lib/guest.lds
 	@echo "  LD [guest] $@"
 	@$(GUEST_LD) $(GUEST_LDFLAGS) -o $(B)/guests/$*-syms $(B)/guests/t_$*.o $(GUEST_LIB_OBJ)
 	@$(GUEST_OBJCOPY) -O elf32-i386 $(B)/guests/$*-syms $@
+
+include $(GUEST_DIR)/lib/pv_guests.mk
 
 .SECONDARY: $(GUEST_LIB_OBJ) $(patsubst %,$(B)/guests/t_%.o,$(GUEST_NAMES))
 -include $(wildcard $(B)/guests/*.d $(B)/guests/lib/*.d)

@@ -1,0 +1,33 @@
+# 64-bit PV test guests: tests/guests/t_pv_NAME.c + lib/pv_* -> build/guests/pv_NAME.elf,
+# a PV kernel (XEN_ELFNOTE_ENTRY/VIRT_BASE/HYPERCALL_PAGE, no PHYS32_ENTRY)
+# linked at 0x400000. Included by guests.mk, which keeps these files out of
+# the PVH guests.
+PV_GUEST_NAMES := $(patsubst $(GUEST_DIR)/t_pv_%.c,pv_%,$(sort $(wildcard $(GUEST_DIR)/t_pv_*.c)))
+PV_GUEST_ELFS  := $(addprefix $(B)/guests/,$(addsuffix .elf,$(PV_GUEST_NAMES)))
+PV_GUEST_LIB   := $(B)/guests/pvlib/pv_lib.o $(B)/guests/pvlib/pv_head.o
+
+.PHONY: pv-guests
+guests: $(PV_GUEST_ELFS)
+pv-guests: $(PV_GUEST_ELFS)
+
+$(B)/guests/pvlib/pv_lib.o: $(GUEST_DIR)/lib/pv_lib.c $(GUEST_DIR)/lib/pv_guest.h | $(B)/include/xen
+	@mkdir -p $(@D)
+	@echo "  CC [pv guest] $<"
+	@$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(B)/guests/pvlib/pv_head.o: $(GUEST_DIR)/lib/pv_head.asm
+	@mkdir -p $(@D)
+	@echo "  AS [pv guest] $<"
+	@$(GUEST_NASM) -f elf64 -g -F dwarf -o $@ $<
+
+$(B)/guests/pvlib/t_pv_%.o: $(GUEST_DIR)/t_pv_%.c $(GUEST_DIR)/lib/pv_guest.h | $(B)/include/xen
+	@mkdir -p $(@D)
+	@echo "  CC [pv guest] $<"
+	@$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(B)/guests/pv_%.elf: $(B)/guests/pvlib/t_pv_%.o $(PV_GUEST_LIB) $(GUEST_DIR)/lib/pv_guest.lds
+	@echo "  LD [pv guest] $@"
+	@$(GUEST_LD) $(filter-out -T $(GUEST_DIR)/lib/guest.lds,$(GUEST_LDFLAGS)) \
+		-T $(GUEST_DIR)/lib/pv_guest.lds -o $@ $(B)/guests/pvlib/t_pv_$*.o $(PV_GUEST_LIB)
+
+.SECONDARY: $(PV_GUEST_LIB) $(patsubst pv_%,$(B)/guests/pvlib/t_pv_%.o,$(PV_GUEST_NAMES))

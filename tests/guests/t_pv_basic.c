@@ -1,0 +1,108 @@
+/*
+ * 64-bit PV basics: start_info as the builder documents it (xen.h), the
+ * console, one mmu_update accepted and two refused with Xen's errors, an
+ * exception bounced to the handler registered with set_trap_table, and the
+ * end through SCHEDOP_shutdown. Boot: dom0=pv with build/guests/pv_basic.elf.
+ */
+#include "pv_guest.h"
+
+const char pv_test_name[] = "pv_basic";
+extern char pv_ud_handler[];
+extern volatile uint64_t pv_ud_count;
+
+static bool magic_ok(const char *m)
+{
+    static const char want[] = "xen-3.0-x86_64";
+
+    for (unsigned int i = 0; i < sizeof(want); i++)
+        if (m[i] != want[i])
+            return false;
+    return true;
+}
+
+static void check_start_info(void)
+{
+    start_info_t *si = pv_si;
+
+    pv_check(magic_ok(si->magic), "start_info magic is xen-3.0-x86_64", 0, 0);
+    pv_check(si->nr_pages >= 1024, "nr_pages covers at least 4 MiB", (long)si->nr_pages, 1024);
+    pv_check((si->flags & (SIF_INITDOMAIN | SIF_PRIVILEGED)) == (SIF_INITDOMAIN | SIF_PRIVILEGED),
+             "dom0 flags SIF_INITDOMAIN|SIF_PRIVILEGED", si->flags, SIF_INITDOMAIN | SIF_PRIVILEGED);
+    pv_check(!(si->shared_info & (PV_PAGE_SIZE - 1)) && si->shared_info,
+             "shared_info is a page-aligned machine address", (long)si->shared_info, 0);
+    pv_check(!(si->pt_base & (PV_PAGE_SIZE - 1)) && si->pt_base > (uint64_t)si,
+             "pt_base is a page after start_info", (long)si->pt_base, 0);
+    pv_check(si->nr_pt_frames >= 4, "at least 4 bootstrap page-table frames",
+             (long)si->nr_pt_frames, 4);
+    pv_check(si->mfn_list && si->mfn_list < (uint64_t)si, "the P2M list precedes start_info",
+             (long)si->mfn_list, 0);
+    pv_check(si->store_mfn == 0 && si->console.domU.mfn == 0, "dom0: no store/console rings",
+             (long)si->store_mfn, 0);
+    /* The P2M and the read-only M2P agree on start_info's own page. */
+    pv_check(pv_mfn_to_va(pv_va_to_mfn((uint64_t)si)) == (uint64_t)si,
+             "M2P[P2M[start_info]] is start_info", 0, 0);
+}
+
+/* The machine address of the L1 entry that maps va (walk of the read-only
+   bootstrap tables: entries hold machine addresses, the M2P turns them
+   back into our virtual addresses). */
+static uint64_t l1e_maddr(uint64_t va)
+{
+    uint64_t table_mfn = pv_va_to_mfn(pv_si->pt_base);
+
+    for (int level = 4; level > 1; level--) {
+        const uint64_t *t = (const uint64_t *)pv_mfn_to_va(table_mfn);
+        table_mfn = (t[(va >> (12 + 9 * (level - 1))) & 511] & 0x000ffffffffff000UL) >> 12;
+    }
+    return (table_mfn << 12) + ((va >> 12) & 511) * 8;
+}
+
+static long mmu_update1(uint64_t ptr, uint64_t val)
+{
+    struct mmu_update req = { .ptr = ptr, .val = val };
+    unsigned int done = 0;
+
+    return pv_hcall(__HYPERVISOR_mmu_update, (uint64_t)&req, 1, (uint64_t)&done, DOMID_SELF, 0);
+}
+
+static void check_mmu_update(void)
+{
+    uint64_t stack_va = pv_si->pt_base + pv_si->nr_pt_frames * PV_PAGE_SIZE;
+    uint64_t l1e_ma = l1e_maddr(stack_va);
+    const uint64_t *l1 = (const uint64_t *)pv_mfn_to_va(l1e_ma >> 12);
+    uint64_t old = l1[(l1e_ma & 0xfff) / 8];
+    uint64_t l4_mfn = pv_va_to_mfn(pv_si->pt_base);
+
+    pv_check(mmu_update1(l1e_ma | MMU_NORMAL_PT_UPDATE, old) == 0,
+             "mmu_update rewriting the bootstrap stack's L1 entry accepted",
+             mmu_update1(l1e_ma | MMU_NORMAL_PT_UPDATE, old), 0);
+    /* The L4's own page made writable: it is a live page table. */
+    long rc = mmu_update1(l1e_maddr(pv_si->pt_base) | MMU_NORMAL_PT_UPDATE,
+                          (l4_mfn << 12) | 7);
+    pv_check(rc < 0, "mmu_update mapping the L4 writable refused", rc, -XEN_EBUSY);
+    /* A hypervisor slot of the L4 (xen-x86_64.h: 256-271 are Xen's). */
+    rc = mmu_update1(((l4_mfn << 12) + 256 * 8) | MMU_NORMAL_PT_UPDATE, 0);
+    pv_check(rc == -XEN_EINVAL, "mmu_update of L4 slot 256 refused with -EINVAL", rc, -XEN_EINVAL);
+}
+
+static void check_trap_bounce(void)
+{
+    struct trap_info traps[2] = {
+        { .vector = 6, .flags = 0, .cs = FLAT_KERNEL_CS, .address = (unsigned long)pv_ud_handler },
+        { 0 },
+    };
+    long rc = pv_hcall(__HYPERVISOR_set_trap_table, (uint64_t)traps, 0, 0, 0, 0);
+
+    pv_check(rc == 0, "set_trap_table accepted", rc, 0);
+    __asm__ volatile("ud2" ::: "memory");
+    pv_check(pv_ud_count == 1, "#UD bounced to the registered handler and returned by iret",
+             (long)pv_ud_count, 1);
+}
+
+void pv_test_main(void)
+{
+    check_start_info();
+    pv_puts("console_io write reached the console\n");
+    check_mmu_update();
+    check_trap_bounce();
+}
