@@ -4,6 +4,7 @@
  * test guest's verdict becomes the emulator's exit status.
  */
 #include <proxenos/domain.h>
+#include <proxenos/evtchn.h>
 #include <proxenos/frame.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/layout.h>
@@ -27,7 +28,7 @@ static const char *const crash_names[] = {
     [CRASH_NONE] = "none", [CRASH_GUEST_REQUEST] = "guest request",
     [CRASH_TRIPLE_FAULT] = "triple fault", [CRASH_BAD_STATE] = "invalid guest state",
     [CRASH_UNHANDLED_EXIT] = "unhandled exit", [CRASH_WATCHDOG] = "watchdog expired",
-    [CRASH_HYPERVISOR] = "hypervisor check", [CRASH_DEAD_HALT] = "halted forever",
+    [CRASH_HYPERVISOR] = "hypervisor check",
 };
 
 struct domain *domain_by_id(domid_t id)
@@ -86,6 +87,8 @@ struct domain *domain_create(domid_t id, enum domain_type type, unsigned int max
     for (unsigned int i = 0; i < max_vcpus; i++)
         if (!(d->vcpu[i] = vcpu_create(d, i)))
             goto fail;
+    if (evtchn_domain_init(d))
+        goto fail;
     spin_lock(&domlist_lock);
     domain_table[id] = d;
     spin_unlock(&domlist_lock);
@@ -116,6 +119,17 @@ static void assign_frames(struct domain *d, paddr_t pa, unsigned int order)
     d->tot_pages += 1ull << order;
 }
 
+/* Takes back the block assign_frames() just gave (the head of the list). */
+static void unassign_block(struct domain *d, mfn_t head, unsigned int order)
+{
+    d->ram_blocks = mfn_to_page(head)->list.next;
+    for (uint64_t i = 0; i < (1ull << order); i++) {
+        mfn_to_page(head + i)->owner = NULL;
+        mfn_to_page(head + i)->count_info &= ~(PGC_allocated | PGC_count_mask);
+    }
+    d->tot_pages -= 1ull << order;
+}
+
 int domain_populate_ram(struct domain *d, gfn_t gfn, uint64_t nr_pages)
 {
     while (nr_pages) {
@@ -131,6 +145,7 @@ int domain_populate_ram(struct domain *d, gfn_t gfn, uint64_t nr_pages)
         assign_frames(d, pa, order);
         int rc = p2m_set_entry(&d->p2m, gfn, pa >> PAGE_SHIFT, order, p2m_ram_rw);
         if (rc) {
+            unassign_block(d, pa >> PAGE_SHIFT, order);   /* the list's head */
             free_frames(pa, order);
             return rc;
         }
@@ -142,23 +157,199 @@ int domain_populate_ram(struct domain *d, gfn_t gfn, uint64_t nr_pages)
     return 0;
 }
 
-/* Frees the domain's RAM block by block, as it was allocated. */
+/* ---- frame references and ballooning ------------------------------------------------- */
+
+static bool count_cas(struct page_info *pg, uint64_t *old, uint64_t new)
+{
+    return __atomic_compare_exchange_n(&pg->count_info, old, new, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+/* The allocated buddy block holding mfn (domain RAM comes in orders 0 and 9). */
+static bool block_of(mfn_t mfn, mfn_t *head, unsigned int *order)
+{
+    for (unsigned int o = 0; o <= 9; o++) {
+        mfn_t h = mfn & ~((1ull << o) - 1);
+        uint64_t c = mfn_to_page(h)->count_info;
+
+        if ((c & PGC_head) && pgc_order(c) == o && pgc_state(c) == PGC_state_inuse) {
+            *head = h;
+            *order = o;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* d->lock held: is every frame of the block d's and released, unreferenced? */
+static bool block_unused(struct domain *d, mfn_t head, unsigned int order)
+{
+    for (uint64_t i = 0; i < (1ull << order); i++) {
+        const struct page_info *pg = mfn_to_page(head + i);
+        if (pg->owner != d || (pg->count_info & (PGC_allocated | PGC_count_mask)))
+            return false;
+    }
+    return true;
+}
+
+/* d->lock held: takes the block off the domain's list (false if not on it). */
+static bool unlink_block(struct domain *d, mfn_t head)
+{
+    mfn_t prev = PAGE_LIST_NULL;
+
+    for (mfn_t b = d->ram_blocks; b != PAGE_LIST_NULL; prev = b, b = mfn_to_page(b)->list.next) {
+        if (b != head)
+            continue;
+        if (prev == PAGE_LIST_NULL)
+            d->ram_blocks = mfn_to_page(b)->list.next;
+        else
+            mfn_to_page(prev)->list.next = mfn_to_page(b)->list.next;
+        return true;
+    }
+    return false;
+}
+
+/* The last reference of a frame the domain gave back went: its block
+   returns to the allocator when all of its frames have. */
+static void frame_released(struct page_info *pg)
+{
+    struct domain *d = __atomic_load_n(&pg->owner, __ATOMIC_ACQUIRE);
+    mfn_t head;
+    unsigned int order;
+    bool free = false;
+
+    if (!d)
+        return;                        /* orphaned at its domain's teardown: leaked */
+    spin_lock(&d->lock);
+    if (block_of(page_to_mfn(pg), &head, &order) && block_unused(d, head, order) &&
+        unlink_block(d, head)) {
+        for (uint64_t i = 0; i < (1ull << order); i++)
+            mfn_to_page(head + i)->owner = NULL;
+        free = true;
+    }
+    spin_unlock(&d->lock);
+    if (free)
+        free_frames(head << PAGE_SHIFT, order);
+}
+
+bool domain_get_frame(struct domain *d, mfn_t mfn)
+{
+    struct page_info *pg;
+    uint64_t x;
+
+    if (!mfn_valid(mfn))
+        return false;
+    pg = mfn_to_page(mfn);
+    x = __atomic_load_n(&pg->count_info, __ATOMIC_ACQUIRE);
+    do {
+        /* Only a frame still allocated; the top count is never reached. */
+        if (!(x & PGC_allocated) || (x & PGC_count_mask) >= PGC_count_mask - 1)
+            return false;
+    } while (!count_cas(pg, &x, x + 1));
+    if (__atomic_load_n(&pg->owner, __ATOMIC_ACQUIRE) != d) {
+        domain_put_frame(mfn);
+        return false;
+    }
+    return true;
+}
+
+void domain_put_frame(mfn_t mfn)
+{
+    struct page_info *pg;
+    uint64_t x;
+
+    if (!mfn_valid(mfn))
+        return;
+    pg = mfn_to_page(mfn);
+    x = __atomic_load_n(&pg->count_info, __ATOMIC_ACQUIRE);
+    do {
+        if (!(x & PGC_count_mask)) {
+            printk(LOG_ERR "mfn %#lx: reference dropped twice\n", mfn);
+            return;
+        }
+    } while (!count_cas(pg, &x, x - 1));
+    if (!((x - 1) & (PGC_allocated | PGC_count_mask)))
+        frame_released(pg);
+}
+
+/* The hypervisor writes a vCPU's registered vcpu_info without holding a
+   reference on its frame (vcpu_op.c): such a frame is not given back. */
+static bool frame_has_vcpu_info(struct domain *d, mfn_t mfn)
+{
+    for (unsigned int i = 0; i < d->max_vcpus; i++)
+        if (d->vcpu[i] && d->vcpu[i]->vcpu_info_maddr &&
+            d->vcpu[i]->vcpu_info_maddr >> PAGE_SHIFT == mfn)
+            return true;
+    return false;
+}
+
+int domain_release_gfn(struct domain *d, gfn_t gfn)
+{
+    struct page_info *pg = NULL;
+    enum p2m_type t;
+    mfn_t mfn;
+    uint64_t x;
+    int rc = 0;
+
+    spin_lock(&d->lock);
+    t = p2m_lookup(&d->p2m, gfn, &mfn);
+    if (t == p2m_invalid)
+        rc = -ENOENT;
+    else if (!p2m_is_ram(t) || !mfn_valid(mfn) || (pg = mfn_to_page(mfn))->owner != d ||
+             !(pg->count_info & PGC_allocated))
+        rc = -ENXIO;
+    else if (frame_has_vcpu_info(d, mfn))
+        rc = -EBUSY;
+    else
+        rc = p2m_remove(&d->p2m, gfn, 0);
+    if (!rc) {
+        x = __atomic_load_n(&pg->count_info, __ATOMIC_ACQUIRE);
+        while (!count_cas(pg, &x, x & ~PGC_allocated))
+            ;
+        d->tot_pages--;
+        for (unsigned int i = 0; i < d->max_vcpus; i++)
+            if (d->vcpu[i])
+                d->vcpu[i]->needs_flush = true;
+    }
+    spin_unlock(&d->lock);
+    if (!rc)
+        domain_put_frame(mfn);         /* the allocation's own count */
+    return rc;
+}
+
+/* Frees the domain's RAM block by block, as it was allocated. A block with
+   a frame still referenced (another domain's grant mapping) is left
+   allocated, without owner, rather than freed under the mapping. */
 static void release_ram(struct domain *d)
 {
-    while (d->ram_blocks != PAGE_LIST_NULL && d->tot_pages) {
-        mfn_t head = d->ram_blocks;
-        struct page_info *hp = mfn_to_page(head);
-        unsigned int order = hp->list.prev;
+    uint64_t leaked = 0;
 
-        d->ram_blocks = hp->list.next;
+    while (d->ram_blocks != PAGE_LIST_NULL) {
+        mfn_t head = d->ram_blocks;
+        unsigned int order = mfn_to_page(head)->list.prev;
+        bool busy = false;
+
+        d->ram_blocks = mfn_to_page(head)->list.next;
+        for (uint64_t i = 0; i < (1ull << order); i++) {
+            uint64_t c = mfn_to_page(head + i)->count_info;
+            if (c & PGC_allocated)
+                d->tot_pages--;
+            if ((c & PGC_count_mask) > !!(c & PGC_allocated))
+                busy = true;
+        }
         for (uint64_t i = 0; i < (1ull << order); i++) {
             struct page_info *pg = mfn_to_page(head + i);
             pg->owner = NULL;
-            pg->count_info &= ~(PGC_allocated | PGC_count_mask);
+            pg->count_info &= busy ? ~PGC_allocated : ~(PGC_allocated | PGC_count_mask);
         }
-        free_frames(head << PAGE_SHIFT, order);
-        d->tot_pages -= 1ull << order;
+        if (busy)
+            leaked += 1ull << order;
+        else
+            free_frames(head << PAGE_SHIFT, order);
     }
+    if (leaked)
+        printk(LOG_WARN "d%u: %lu pages still mapped elsewhere are not freed\n",
+               d->domain_id, leaked);
 }
 
 void domain_destroy(struct domain *d)
@@ -169,6 +360,7 @@ void domain_destroy(struct domain *d)
     if (domain_table[d->domain_id] == d)
         domain_table[d->domain_id] = NULL;
     spin_unlock(&domlist_lock);
+    evtchn_domain_destroy(d);          /* before the vCPUs its ports name */
     for (unsigned int i = 0; i < d->max_vcpus; i++) {
         struct vcpu *v = d->vcpu[i];
         if (!v)

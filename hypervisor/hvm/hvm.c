@@ -182,13 +182,22 @@ int hvm_insn_length(struct vcpu *v, unsigned int *len)
 
 enum hvm_result hvm_hlt(struct vcpu *v)
 {
-    /* A lone vCPU halted with interrupts off can never wake (only NMI or
-       INIT could, and nothing sends them): end the domain and say why,
-       rather than leave a silent dead guest. */
-    if (!(v->hvm.regs.rflags & X86_FLAGS_IF) && v->domain->max_vcpus == 1) {
-        domain_crash(v->domain, CRASH_DEAD_HALT,
-                     "HLT with interrupts disabled at rip %016lx", v->hvm.regs.rip);
-        return HVM_CRASHED;
+    struct domain *d = v->domain;
+
+    /* HLT with interrupts off: only NMI or INIT could wake the vCPU, and
+       nothing sends them, so it goes down, as on Xen (hvm_hlt ->
+       hvm_vcpu_down). This is how a guest that halts all its CPUs, like
+       Linux after "reboot: System halted", ends: when no vCPU is left up,
+       the domain is powered off. */
+    if (!(v->hvm.regs.rflags & X86_FLAGS_IF)) {
+        v->is_up = false;
+        printk("d%u v%u: HLT with interrupts disabled: vCPU down\n", d->domain_id, v->vcpu_id);
+        for (unsigned int i = 0; i < d->max_vcpus; i++)
+            if (d->vcpu[i] && d->vcpu[i]->is_up)
+                return HVM_DONE;
+        printk("d%u: all vCPUs offline: powering off\n", d->domain_id);
+        domain_shutdown(d, SHUTDOWN_poweroff);
+        return HVM_DONE;
     }
     v->is_blocked = true;
     return HVM_DONE;

@@ -34,7 +34,6 @@ enum crash_cause {
     CRASH_UNHANDLED_EXIT,
     CRASH_WATCHDOG,
     CRASH_HYPERVISOR,        /* the hypervisor found the domain inconsistent */
-    CRASH_DEAD_HALT,         /* HLT with interrupts off and nothing to wake it */
 };
 
 struct vcpu {
@@ -103,9 +102,7 @@ struct domain {
     bool shutdown_code_set;          /* (d) ... if one was given */
     uint8_t watchdog_inuse;          /* (d) bit i: SCHEDOP_watchdog id i+1 held */
     struct timer watchdog2;          /* (d) id 2 (Xen has two); id 1 is `watchdog` */
-    void *gnttab_frame[4];           /* (d) grant table frames, NULL until mapped */
-    gfn_t gnttab_gfn[4];             /* (d) where each is mapped ... */
-    uint8_t gnttab_mapped;           /* (d) ... if bit i is set */
+    struct grant_table *grant_table; /* (a) grant_table.c (gnttab.h): NULL until first used */
 };
 
 extern struct domain *domain_table[MAX_DOMAINS];
@@ -130,6 +127,23 @@ void vcpu_dump(const struct vcpu *v);
 void domain_print_counters(const struct domain *d);
 /* Registers the debug keys 'c' (counters) and 'd' (vCPU dumps). */
 void domain_debug_keys_init(void);
+
+/*
+ * General references on the domain's RAM frames (frame.h count_info), for
+ * whatever keeps using a frame after a hypercall returns (grant mappings and
+ * copies). domain_get_frame() fails unless mfn is d's RAM with its
+ * allocation reference; domain_put_frame() drops one, and the last one of a
+ * frame the domain gave back (domain_release_gfn) frees it, once its whole
+ * buddy block is free. Neither takes a lock the caller may hold, except
+ * that the free takes d->lock: call domain_put_frame() without it.
+ */
+bool domain_get_frame(struct domain *d, mfn_t mfn);
+void domain_put_frame(mfn_t mfn);
+/* XENMEM_decrease_reservation's guest_remove_page: unmaps the RAM page at
+   gfn and drops the domain's allocation reference (tot_pages shrinks).
+   -ENOENT if nothing is mapped there, -ENXIO if it is not the domain's
+   RAM, -EBUSY if the hypervisor keeps a vcpu_info in it. */
+int domain_release_gfn(struct domain *d, gfn_t gfn);
 
 /* Writes a domain's console output, prefixed "(dN) " per line. */
 void domain_console_write(struct domain *d, const char *buf, size_t len);
