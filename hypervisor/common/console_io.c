@@ -14,14 +14,41 @@
  * restrict console_io to the privileged domain through XSM); Proxenos
  * keeps it open, because its test guests and early consoles rely on it.
  *
- * CONSOLEIO_read: the initial domain gets 0 (nothing read: physical
- * console input is not routed to domains yet), after Xen's check that the
- * count fits an int; other domains get -EPERM, as under Xen.
+ * While the domain has the serial console's input (dom0, console_input.h)
+ * its output is written through at once rather than line-buffered, as Xen
+ * writes the hardware domain's, so a prompt and the echo of typed
+ * characters appear. Other domains' output is shown only while
+ * `guest_loglvl=` (Xen's option; default all) includes debug messages,
+ * the level Xen gives guests' console_io lines.
+ *
+ * CONSOLEIO_read: the initial domain gets what the serial console received
+ * for it (console_input_read: at most count bytes, -EFAULT for a buffer
+ * that cannot be written), after Xen's check that the count fits an int
+ * (-E2BIG); other domains get -EPERM, as under Xen.
  */
 #include <proxenos/xen_abi.h>
+#include <proxenos/cmdline.h>
+#include <proxenos/console_input.h>
 #include <proxenos/domain.h>
 #include <proxenos/guest_access.h>
 #include <proxenos/hypercall.h>
+#include <proxenos/printk.h>
+
+static int guest_log_threshold = LVL_DEBUG;
+
+static int parse_guest_loglvl(const char *v)
+{
+    return v ? log_level_parse(v, &guest_log_threshold) : -1;
+}
+custom_param("guest_loglvl", parse_guest_loglvl);
+
+static void guest_output(struct domain *d, const char *buf, size_t len)
+{
+    if (console_input_focus() == d)
+        console_input_guest_write(d, buf, len);
+    else if (d->is_initial || guest_log_threshold >= LVL_DEBUG)
+        domain_console_write(d, buf, len);
+}
 
 static long console_write_op(struct vcpu *v, struct hcall *h)
 {
@@ -41,7 +68,7 @@ static long console_write_op(struct vcpu *v, struct hcall *h)
         }
         if (copy_from_guest(v, kbuf, buf, n))
             return -EFAULT;
-        domain_console_write(v->domain, kbuf, n);
+        guest_output(v->domain, kbuf, n);
         buf += n;
         if (h->compat)
             buf = (uint32_t)buf;
@@ -61,7 +88,7 @@ long do_console_io(struct vcpu *v, struct hcall *h)
             return -EPERM;
         if ((int32_t)h->arg[1] < 0)
             return -E2BIG;
-        return 0;
+        return console_input_read(v, h->arg[2], (uint32_t)h->arg[1], h->compat);
     default:
         return -ENOSYS;
     }

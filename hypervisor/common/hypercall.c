@@ -13,6 +13,7 @@
  */
 #include <proxenos/xen_abi.h>
 #include <proxenos/domain.h>
+#include <proxenos/gnttab.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/printk.h>
 
@@ -25,6 +26,11 @@ static const hcall_fn hypercall_table[NR_HYPERCALLS] = {
     [__HYPERVISOR_vcpu_op]     = do_vcpu_op,
     [__HYPERVISOR_sched_op]    = do_sched_op,
     [__HYPERVISOR_hvm_op]      = do_hvm_op,
+    [__HYPERVISOR_grant_table_op] = do_grant_table_op,  /* grant_table.c */
+    [__HYPERVISOR_physdev_op]  = do_physdev_op,         /* physdev_op.c */
+    [__HYPERVISOR_platform_op] = do_platform_op,        /* platform_op.c */
+    [__HYPERVISOR_sysctl]      = do_sysctl,             /* platform_op.c */
+    [__HYPERVISOR_domctl]      = do_domctl,             /* platform_op.c */
 };
 
 static const char *const hypercall_names[NR_HYPERCALLS] = {
@@ -103,5 +109,5 @@ enum hvm_result hvm_hypercall(struct vcpu *v)
 void domain_xen_teardown(struct domain *d)
 {
     sched_watchdog_release(d);
-    gnttab_frames_release(d);
+    gnttab_domain_destroy(d);
 }

@@ -1,8 +1,11 @@
 /*
  * Debug keys on the serial console, in the spirit of Xen's keyhandlers:
- * 'h' lists them. Input is polled from the idle loop and timer ticks.
+ * 'h' lists them. Input is polled from the idle loop and timer ticks, and
+ * reaches the keys only while the hypervisor has the console input
+ * (console_input.h: dom0 gets it once it exists; Ctrl-A three times swaps).
  */
 #include <proxenos/console.h>
+#include <proxenos/console_input.h>
 #include <proxenos/printk.h>
 #include <proxenos/shutdown.h>
 
@@ -42,11 +45,19 @@ void console_poll(void)
         register_keyhandler('R', key_reboot, "reboot the machine");
         register_keyhandler('P', key_poweroff, "power the machine off");
     }
-    while ((c = serial_getc()) >= 0) {
-        if (c < 128 && handlers[c].fn)
-            handlers[c].fn((char)c);
-        else if (c != '\r' && c != '\n')
-            printk("'%c' (0x%02x) is not a debug key; 'h' lists them\n",
-                   c >= 32 && c < 127 ? c : '?', c);
-    }
+    console_input_poll();
+    /* Each byte goes to dom0 or to handle_keypress (console_input.c). */
+    while ((c = serial_getc()) >= 0)
+        console_input_char((char)c);
+}
+
+void handle_keypress(char key)
+{
+    unsigned char c = (unsigned char)key;
+
+    if (c < 128 && handlers[c].fn)
+        handlers[c].fn(key);
+    else if (c != '\r' && c != '\n')
+        printk("'%c' (0x%02x) is not a debug key; 'h' lists them\n",
+               c >= 32 && c < 127 ? c : '?', c);
 }

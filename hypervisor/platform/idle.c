@@ -1,7 +1,8 @@
 /*
  * What a CPU does when there is nothing to do: halt until an interrupt.
  * CPU 0 also owns the serial console's debug keys, polled from its idle
- * loop and from a 50 ms housekeeping timer, since the UART's interrupt is
+ * loop and from a 20 ms housekeeping timer (often enough for typing into
+ * dom0 while its vCPUs run), since the UART's interrupt is
  * not routed (console.h).
  */
 #include <proxenos/console.h>
@@ -10,7 +11,7 @@
 #include <proxenos/platform.h>
 #include <proxenos/time.h>
 
-#define HOUSEKEEPING_PERIOD MILLISECS(50)
+#define HOUSEKEEPING_PERIOD MILLISECS(20)
 
 static struct timer housekeeping_timer;
 

@@ -1,15 +1,17 @@
 /* Hypercall dispatch and the sub-ops, through hvm_hypercall() as a guest
    makes them, with hostile arguments: a fake guest (identity-mapped RAM at
    gfn 0x100-0x13f over a real p2m), fake console, timers and shutdown. */
-/* @sources: hypervisor/common/hypercall.c hypervisor/common/xen_version.c hypervisor/common/console_io.c hypervisor/common/sched_op.c hypervisor/common/memory_op.c hypervisor/common/hvm_op.c hypervisor/common/vcpu_op.c hypervisor/p2m/p2m.c hypervisor/lib/format.c */
+/* @sources: hypervisor/common/hypercall.c hypervisor/common/xen_version.c hypervisor/common/console_io.c hypervisor/common/sched_op.c hypervisor/common/memory_op.c hypervisor/common/hvm_op.c hypervisor/common/vcpu_op.c hypervisor/common/grant_table.c hypervisor/common/physdev_op.c hypervisor/p2m/p2m.c hypervisor/lib/format.c */
 #include "cmocka_prelude.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <proxenos/xen_abi.h>
+#include <xen/grant_table.h>
 #include <proxenos/bootinfo.h>
 #include <proxenos/domain.h>
 #include <proxenos/frame.h>
+#include <proxenos/gnttab.h>
 #include <proxenos/guest_access.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/mm.h>
@@ -148,6 +150,46 @@ const struct msr_platform *msr_platform_get(void) { return &platform; }
 
 void printk(const char *fmt, ...) { }
 
+/* Grant tables (grant_table.c is linked: XENMAPSPACE_grant_table goes
+   through it) have their own host test, test_gnttab.c; these are its seams. */
+void *gnttab_frame_va(mfn_t mfn) { return NULL; }
+mfn_t gnttab_va_mfn(const void *va) { return (uintptr_t)va >> 12; }
+void register_keyhandler(char key, void (*fn)(char key), const char *desc) { }
+void *xzalloc(size_t size) { return calloc(1, size); }
+void xfree(void *p) { free(p); }
+bool domain_get_frame(struct domain *d, mfn_t mfn) { return false; }
+void domain_put_frame(mfn_t mfn) { }
+struct domain *domain_table[MAX_DOMAINS];
+
+/* Ballooning: what memory_op.c asks domain.c to do, recorded. */
+static gfn_t released[8];
+static unsigned int nr_released;
+static int release_rc;
+static uint64_t populated;
+int domain_release_gfn(struct domain *d, gfn_t gfn)
+{
+    if (release_rc)
+        return release_rc;
+    released[nr_released++ % 8] = gfn;
+    return 0;
+}
+int domain_populate_ram(struct domain *d, gfn_t gfn, uint64_t nr)
+{
+    populated += nr;
+    d->tot_pages += nr;
+    return 0;
+}
+
+/* platform_op, sysctl, domctl and the serial console's input are the
+   hypervisor's (platform_op.c, console_input.c), with no host test here. */
+long do_platform_op(struct vcpu *vc, struct hcall *h) { return -ENOSYS; }
+long do_sysctl(struct vcpu *vc, struct hcall *h) { return -ENOSYS; }
+long do_domctl(struct vcpu *vc, struct hcall *h) { return -ENOSYS; }
+struct domain *console_input_focus(void) { return NULL; }
+void console_input_guest_write(struct domain *d, const char *buf, size_t len) { }
+long console_input_read(struct vcpu *vc, uint64_t gla, uint32_t count, bool compat) { return 0; }
+int log_level_parse(const char *s, int *lvl) { return -1; }
+
 static int setup(void **state)
 {
     memset(&dom, 0, sizeof(dom));
@@ -182,6 +224,9 @@ static int setup(void **state)
     shutdowns = crashes = 0;
     last_shutdown = -1;
     pages_live = 0;
+    nr_released = 0;
+    release_rc = 0;
+    populated = 0;
     strcpy(boot_info.cmdline, "console=com1 dom0=pvh");
     return 0;
 }
@@ -543,7 +588,7 @@ static void memory_reservation(void **state)
     assert_int_equal(MEM(XENMEM_current_reservation, G_END - 1), -EFAULT);
     assert_int_equal(MEM(XENMEM_machine_memory_map, G(0)), -ENOSYS);
     assert_int_equal(MEM(XENMEM_machphys_mapping, G(0)), -ENOSYS);
-    assert_int_equal(MEM(XENMEM_populate_physmap, G(0)), -ENOSYS);
+    assert_int_equal(MEM(XENMEM_increase_reservation, G(0)), -ENOSYS);
     assert_int_equal(MEM(63, G(0)), -ENOSYS);
 }
 
@@ -657,6 +702,21 @@ static void add_to_physmap_shared_info(void **state)
     assert_int_equal(lookup(0x5000, &mfn), p2m_invalid);
 }
 
+/* Where grant frame i is mapped, as GNTTABOP_setup_table reports it. */
+static uint64_t grant_frame_gfn(unsigned int i)
+{
+    struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = i + 1 };
+    uint64_t gfn;
+
+    set_xen_guest_handle(st.frame_list, (xen_pfn_t *)(uintptr_t)G(0x800));
+    gput(G(0x700), &st, sizeof(st));
+    assert_int_equal(call(__HYPERVISOR_grant_table_op, GNTTABOP_setup_table, G(0x700), 1), 0);
+    gget(G(0x700), &st, sizeof(st));
+    assert_int_equal(st.status, GNTST_okay);
+    gget(G(0x800) + i * 8, &gfn, 8);
+    return gfn;
+}
+
 static void add_to_physmap_grant_table(void **state)
 {
     mfn_t mfn, first;
@@ -676,11 +736,13 @@ static void add_to_physmap_grant_table(void **state)
     assert_int_equal(mfn, first);
     assert_int_equal(lookup(RAM_GFN + 1, &mfn), p2m_invalid);
     assert_int_equal(pages_live, GNTTAB_MAX_FRAMES);
-    /* Shared info over grant frame 1: frame 1 is unmapped, not lost. */
+    /* Shared info over grant frame 1: frame 1 is unmapped (setup_table
+       reports INVALID_GFN for it), not lost. */
+    assert_int_equal(grant_frame_gfn(1), RAM_GFN + 2);
     assert_int_equal(xatp(DOMID_SELF, XENMAPSPACE_shared_info, 0, RAM_GFN + 2), 0);
-    assert_false(dom.gnttab_mapped & 2);
+    assert_int_equal(grant_frame_gfn(1), ~0ull);
     assert_int_equal(xatp(DOMID_SELF, XENMAPSPACE_grant_table, 1, 0x6001), 0);
-    assert_true(dom.gnttab_mapped & 2);
+    assert_int_equal(grant_frame_gfn(1), 0x6001);
     assert_int_equal(lookup(RAM_GFN + 2, &mfn), p2m_reserved);
     assert_int_equal(mfn, SHINFO_MFN);
     domain_xen_teardown(&dom);
@@ -708,6 +770,95 @@ static void add_to_physmap_gmfn(void **state)
     frames[RAM_MFN + 7].owner = &other;
     assert_int_equal(xatp(DOMID_SELF, XENMAPSPACE_gmfn, RAM_GFN + 7, 0x7200), -EINVAL);
     assert_int_equal(xatp(DOMID_SELF, XENMAPSPACE_shared_info, 0, RAM_GFN + 7), -EINVAL);
+}
+
+/* decrease_reservation / populate_physmap: the reservation's layouts, the
+   extent count returned, Xen's "return start_extent" cases, continuation. */
+static long reserve(unsigned int op, uint64_t list, uint64_t nr, unsigned int order,
+                    unsigned int flags, domid_t domid)
+{
+    if (guest_mode == X86_MODE_64) {
+        struct xen_memory_reservation r = { .nr_extents = nr, .extent_order = order,
+                                            .mem_flags = flags, .domid = domid };
+        set_xen_guest_handle(r.extent_start, (xen_pfn_t *)(uintptr_t)list);
+        gput(G(0x600), &r, sizeof(r));
+    } else {
+        uint32_t r[5] = { (uint32_t)list, (uint32_t)nr, order, flags, domid };
+        gput(G(0x600), r, 18);
+    }
+    return MEM(op, G(0x600));
+}
+
+static void memory_balloon(void **state)
+{
+    uint64_t gfns[3] = { RAM_GFN + 3, RAM_GFN + 4, 0x9000 };
+    uint32_t gfns32[2] = { RAM_GFN + 6, RAM_GFN + 7 };
+
+    gput(G(0x500), gfns, sizeof(gfns));
+    assert_int_equal(reserve(XENMEM_decrease_reservation, G(0x500), 2, 0, 0, DOMID_SELF), 2);
+    assert_int_equal(nr_released, 2);
+    assert_int_equal(released[1], RAM_GFN + 4);
+    nr_released = 0;
+    assert_int_equal(reserve(XENMEM_decrease_reservation, G(0x500), 1, 1, 0, dom.domain_id), 1);
+    assert_int_equal(nr_released, 2);                    /* order 1: two pages */
+    assert_int_equal(released[1], RAM_GFN + 4);
+    release_rc = -ENOENT;                                /* the first page is not there */
+    assert_int_equal(reserve(XENMEM_decrease_reservation, G(0x500), 2, 0, 0, DOMID_SELF), 0);
+    release_rc = 0;
+    /* Xen's "return start_extent" cases. */
+    assert_int_equal(reserve(XENMEM_decrease_reservation, G(0x500), 2, 0, 0, other.domain_id), 0);
+    assert_int_equal(reserve(XENMEM_decrease_reservation, G(0x500), 2, 13, 0, DOMID_SELF), 0);
+    assert_int_equal(reserve(XENMEM_decrease_reservation, G(0x500), 1ull << 26, 0, 0, DOMID_SELF), 0);
+    assert_int_equal(reserve(XENMEM_decrease_reservation, G_END - 8, 2, 0, 0, DOMID_SELF), 1);
+    assert_int_equal(MEM(XENMEM_decrease_reservation | 5 << MEMOP_EXTENT_SHIFT, G(0x600)), 5);
+    assert_int_equal(MEM(XENMEM_decrease_reservation, G_END - 4), 0);
+    assert_int_equal(MEM(XENMEM_decrease_reservation | 2 << MEMOP_EXTENT_SHIFT, G_END - 4), 2);
+
+    /* populate: within max_pages, GFNs inside the address width, no PoD
+       or address restriction. */
+    populated = 0;
+    dom.max_pages = dom.tot_pages + 1;
+    assert_int_equal(reserve(XENMEM_populate_physmap, G(0x500) + 16, 1, 0, 0, DOMID_SELF), 1);
+    assert_int_equal(populated, 1);
+    assert_int_equal(reserve(XENMEM_populate_physmap, G(0x500) + 16, 1, 0, 0, DOMID_SELF), 0);
+    dom.max_pages += 100;
+    assert_int_equal(reserve(XENMEM_populate_physmap, G(0x500) + 16, 1, 0,
+                             XENMEMF_populate_on_demand, DOMID_SELF), 0);
+    assert_int_equal(reserve(XENMEM_populate_physmap, G(0x500) + 16, 1, 0,
+                             XENMEMF_address_bits(12), DOMID_SELF), 0);
+    gfns[2] = 1ull << 40;
+    gput(G(0x500), gfns, sizeof(gfns));
+    assert_int_equal(reserve(XENMEM_populate_physmap, G(0x500) + 16, 1, 0, 0, DOMID_SELF), 0);
+    /* Populating over our own RAM gives the old page back first. */
+    nr_released = 0;
+    assert_int_equal(reserve(XENMEM_populate_physmap, G(0x500), 1, 0, 0, DOMID_SELF), 1);
+    assert_int_equal(nr_released, 1);
+    assert_int_equal(released[0], RAM_GFN + 3);
+
+    /* 32-bit: 20-byte reservation, 4-byte list entries. */
+    guest_mode = X86_MODE_32;
+    gput(G(0x540), gfns32, sizeof(gfns32));
+    nr_released = 0;
+    assert_int_equal(reserve(XENMEM_decrease_reservation, G(0x540), 2, 0, 0, DOMID_SELF), 2);
+    assert_int_equal(released[1], RAM_GFN + 7);
+    guest_mode = X86_MODE_64;
+
+    /* 5000 extents: 4096 pages per exit, the rest continued. */
+    for (unsigned int i = 0; i < 5000; i++) {
+        uint64_t g = RAM_GFN + 8;
+        gput(G(0x10000) + i * 8ull, &g, 8);
+    }
+    nr_released = 0;
+    struct xen_memory_reservation r = { .nr_extents = 5000, .domid = DOMID_SELF };
+    set_xen_guest_handle(r.extent_start, (xen_pfn_t *)(uintptr_t)G(0x10000));
+    gput(G(0x600), &r, sizeof(r));
+    assert_int_equal(raw_call(__HYPERVISOR_memory_op, XENMEM_decrease_reservation, G(0x600), 0),
+                     HVM_NO_ADVANCE);
+    assert_int_equal(v->hvm.regs.gpr[X86_REG_RDI],
+                     XENMEM_decrease_reservation | 4096ull << MEMOP_EXTENT_SHIFT);
+    assert_int_equal(hvm_hypercall(v), HVM_DONE);
+    assert_int_equal(v->hvm.regs.gpr[X86_REG_RAX], 5000);
+    assert_int_equal(nr_released, 5000);
 }
 
 /* ---- hvm_op ---------------------------------------------------------------------------------------- */
@@ -861,6 +1012,7 @@ int main(void)
         T(dispatch), T(xen_version), T(console_io), T(sched_basic), T(sched_shutdown_code),
         T(sched_watchdogs), T(memory_reservation), T(memory_map),
         T(add_to_physmap_shared_info), T(add_to_physmap_grant_table), T(add_to_physmap_gmfn),
+        T(memory_balloon),
         T(hvm_op), T(vcpu_op), T(vcpu_info_offsets), T(vcpu_register_info),
         T(vcpu_register_info_compat),
     };

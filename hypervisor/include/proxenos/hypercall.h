@@ -63,10 +63,22 @@ long do_vcpu_op(struct vcpu *v, struct hcall *h);
 #define HVM_HAVE_PV_TIME       0
 
 /* Releases what the hypercalls gave a domain (watchdog timers, grant
-   table frames). domain_destroy() calls it before freeing the domain. */
+   tables: gnttab.h). domain_destroy() calls it before freeing the domain. */
 void domain_xen_teardown(struct domain *d);
 void sched_watchdog_release(struct domain *d);       /* sched_op.c */
-void gnttab_frames_release(struct domain *d);        /* memory_op.c */
+
+/* The physmap (memory_op.c), for other code that changes a domain's p2m
+   with d->lock held: physmap_release_gfn() empties gfn for `mfn` (RAM there
+   is unmapped but stays the domain's, a special page is unhooked; 0 if
+   nothing or mfn is there; -EBUSY for MMIO and grant mappings; -EINVAL
+   beyond the guest's physical address width), and
+   physmap_changed() makes every vCPU translate afresh before its next entry. */
+int physmap_release_gfn(struct domain *d, uint64_t gfn, mfn_t mfn);
+void physmap_changed(struct domain *d);
+long do_physdev_op(struct vcpu *v, struct hcall *h);        /* physdev_op.c */
+long do_platform_op(struct vcpu *v, struct hcall *h);       /* platform_op.c */
+long do_sysctl(struct vcpu *v, struct hcall *h);
+long do_domctl(struct vcpu *v, struct hcall *h);
 
 /* XENVER_get_features submap 0 for a domain (xen_version.c). */
 uint32_t xenver_features(const struct domain *d);
@@ -74,9 +86,6 @@ uint32_t xenver_features(const struct domain *d);
 /* Console output accepted per CONSOLEIO_write call before it continues. */
 #define CONSOLEIO_CHUNK      128
 #define CONSOLEIO_PER_CALL   4096
-
-/* Grant table frames a domain may map (XENMAPSPACE_grant_table idx). */
-#define GNTTAB_MAX_FRAMES 4
 
 /* ---- pure helpers, unit-tested on the host ---------------------------------- */
 
