@@ -7,6 +7,7 @@
 #include <proxenos/io.h>
 #include <proxenos/lib.h>
 #include <proxenos/printk.h>
+#include <proxenos/pv.h>
 
 struct idt_gate {
     uint16_t off_lo, sel;
@@ -220,6 +221,8 @@ void trap_dispatch(struct cpu_regs *r)
         return;
     }
     if (r->vector < 32 && r->vector != 2) {
+        if ((r->cs & 3) && pv_trap_bounce(r))   /* a PV guest's own exception */
+            return;
         exception(r);
         return;
     }
@@ -230,6 +233,8 @@ void trap_dispatch(struct cpu_regs *r)
     }
     if (irq_handlers[r->vector]) {
         irq_handlers[r->vector](r);
+        if (r->cs & 3)
+            pv_irq_return(r);          /* back to a PV guest: unless it must stop */
         return;
     }
     printk(LOG_WARN "unexpected interrupt vector %lu on CPU %u\n", r->vector,

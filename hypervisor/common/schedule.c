@@ -10,6 +10,7 @@
 #include <proxenos/hvm_intr.h>
 #include <proxenos/io.h>
 #include <proxenos/printk.h>
+#include <proxenos/pv.h>
 #include <proxenos/sched.h>
 
 #define MAX_VCPUS_PER_CPU 16
@@ -135,8 +136,12 @@ __noreturn void scheduler_run(void)
         set_timer(&sc->slice_timer, NOW() + MILLISECS(SCHED_SLICE_MS));
         do {
             local_irq_disable();
-            hvm_intr_assist(v);
-            hvm_ops->run(v);
+            if (v->domain->type == DOMTYPE_PV) {
+                pv_run(v);             /* pv/pv_run.c: ring 3 until it must stop */
+            } else {
+                hvm_intr_assist(v);
+                hvm_ops->run(v);
+            }
             /* Host interrupts that arrived in guest mode are taken here. */
             local_irq_enable();
             __asm__ volatile("nop" ::: "memory");

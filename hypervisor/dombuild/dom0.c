@@ -4,7 +4,7 @@
  * non-GRUB-2 loaders put first, is the guest's), module 1 the ramdisk.
  * Options (docs/misc/xen-command-line.pandoc):
  *   dom0=pvh|pv                 how to build it (default: from the ELF notes;
- *                               PV kernels are built, not yet run: pv.h)
+ *                               PV: 64-bit kernels only, see pv.h)
  *   dom0_mem=[min:X,][max:X,][X] its RAM (see dombuild.h)
  * A kernel that cannot be booted is explained at the console and Proxenos
  * idles: a bad boot image never crashes the hypervisor.
@@ -220,10 +220,9 @@ static struct domain *build_pvh_dom0(const struct boot_info *bi, const struct el
 }
 
 /*
- * A 64-bit PV dom0 (hypervisor/dombuild/pv.c). The builder is complete,
- * but PV vCPUs cannot run yet (no ring-3 guest entry): the domain is built,
- * its tables validated and pinned, its layout printed, then torn down again
- * and Proxenos idles, saying so.
+ * A 64-bit PV dom0 (hypervisor/dombuild/pv.c), run by pv/pv_run.c. A
+ * kernel that cannot be built is explained, its domain torn down (every
+ * frame released through the validator), and Proxenos idles.
  */
 static void build_pv_dom0(const struct boot_info *bi, const struct elf_image *elf)
 {
@@ -258,16 +257,18 @@ static void build_pv_dom0(const struct boot_info *bi, const struct elf_image *el
         if (args.nr_modules)
             printk("d0: PV ramdisk %lu KiB at %#lx\n", args.mod[0].size >> 10, l->mod_start);
     }
+    if (!rc) {
+        rc = pv_vcpu_start(d->vcpu[0], &pv_domain_of(d)->entry);
+        why = "out of memory for the vCPU";
+    }
+    if (!rc) {
+        domain_unpause(d);
+        return;
+    }
     left = pv_domain_destroy(d);
     domain_destroy(d);
-    if (rc)
-        dom0_fail("dom0=pv: PV guests are not supported by this build yet, and this one "
-                  "cannot be built with %lu MiB of RAM: %s (error %d)",
-                  args.ram_bytes >> 20, why, rc);
-    else
-        dom0_fail("dom0=pv: PV guests are not supported by this build yet: the PV dom0 was "
-                  "built and validated, then torn down (%lu frames left referenced), "
-                  "as its vCPUs cannot run", left);
+    dom0_fail("dom0=pv: cannot build the PV domain with %lu MiB of RAM: %s (error %d; "
+              "torn down, %lu frames left referenced)", args.ram_bytes >> 20, why, rc, left);
 }
 
 void dom0_create(const struct boot_info *bi)

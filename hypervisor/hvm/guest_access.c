@@ -8,6 +8,7 @@
 #include <proxenos/guest_access.h>
 #include <proxenos/layout.h>
 #include <proxenos/lib.h>
+#include <proxenos/pv.h>
 
 /* Machine address of gpa if it is the domain's RAM (writable if asked). */
 static int gpa_to_maddr(struct domain *d, uint64_t gpa, bool write, paddr_t *ma)
@@ -63,6 +64,8 @@ static int linear_to_maddr(struct vcpu *v, uint64_t gla, bool write, paddr_t *ma
 /* Copies page by page; dir: false = from guest, true = to guest. */
 static int copy_linear(struct vcpu *v, void *hv, uint64_t gla, size_t len, bool to_guest)
 {
+    if (v->domain->type == DOMTYPE_PV)        /* direct paging: pv/pv_run.c */
+        return pv_copy_linear(v, hv, gla, len, to_guest);
     while (len) {
         size_t chunk = MIN(len, PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
         paddr_t ma;

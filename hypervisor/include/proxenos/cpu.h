@@ -56,6 +56,9 @@ struct percpu {
      * scheduler; only this CPU touches it with interrupts disabled. */
     void *timer_state;
     uint64_t ticks;
+    /* PV guests (pv/pv_entry.asm): the guest RSP across the SYSCALL entry's
+       stack switch. Its offset is fixed in the asm (checked in pv_run.c). */
+    uint64_t pv_scratch;
 };
 
 extern struct percpu *percpu_table[MAX_CPUS];

@@ -18,8 +18,9 @@
  *   boundary.
  *
  * Status (docs/SUPPORT.md): the builder works (the tables are validated and
- * pinned through the validator); running PV vCPUs in ring 3 is not
- * implemented, so a built PV dom0 is torn down again and Proxenos idles.
+ * pinned through the validator); PV vCPUs run in ring 3 with a subset of
+ * the PV hypercalls and exception bouncing (pv/pv_run.c lists what is
+ * missing: user mode, event callbacks, SMP).
  */
 #ifndef PROXENOS_PV_H
 #define PROXENOS_PV_H
@@ -92,5 +93,24 @@ struct pv_domain *pv_domain_of(const struct domain *d);
  * frames still referenced elsewhere (0 when all went back).
  */
 uint64_t pv_domain_destroy(struct domain *d);
+
+/* ---- running PV vCPUs (pv/pv_run.c, pv/pv_entry.asm): Partial ---- */
+
+struct vcpu;
+struct cpu_regs;
+
+/* Gives vCPU v its PV state, at the entry state e. 0 or -ENOMEM. */
+int pv_vcpu_start(struct vcpu *v, const struct pv_entry_state *e);
+/* Runs v in ring 3 until it must stop (the scheduler's run step). */
+void pv_run(struct vcpu *v);
+/* An exception from ring 3: bounced to the PV guest's handler (true), or
+   not a PV guest's (false). */
+bool pv_trap_bounce(struct cpu_regs *r);
+/* An interrupt taken in ring 3 was handled: leaves to the scheduler if the
+   PV vCPU must stop, else returns (and the guest resumes). */
+void pv_irq_return(struct cpu_regs *r);
+/* Guest-virtual copies through the vCPU's kernel L4 (guest_access.h's
+   semantics: 0 or -EFAULT). */
+int pv_copy_linear(struct vcpu *v, void *hv, uint64_t va, size_t len, bool to_guest);
 
 #endif

@@ -143,7 +143,7 @@ t_dom0_pv_requested() {
     dom0_boot "$log" $DOM0_TEST_IMG "selftest=boot dom0=pv" "$k PVHARG"
     expect_rc $QEMU_PASS "$log" &&
     expect "$log" "d0: PVH ELF32 kernel, guest OS 'proxenos-test'" "the image was read" &&
-    expect "$log" "dom0=pv: PV guests are not supported by this build yet" "the PV message" &&
+    expect "$log" "dom0=pv: cannot build the PV domain .*not a 64-bit PV kernel" "the PV message" &&
     expect_not "$log" "d0: PVH kernel entry" "nothing built"
 }
 systest dom0-pv-requested t_dom0_pv_requested

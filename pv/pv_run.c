@@ -1,0 +1,377 @@
+/*
+ * Running 64-bit PV vCPUs (Partial: see the lists below and docs/SUPPORT.md). The guest kernel runs in ring 3 on its own
+ * pinned L4 (the validator keeps hypervisor slots 256-271 in it, so the
+ * hypervisor runs on the guest's CR3 without a switch), with Xen's flat
+ * ring-3 selectors (xen-x86_64.h FLAT_RING3_*, in a per-CPU GDT that
+ * reaches entry 0xe000 >> 3), and comes back through SYSCALL (the
+ * hypercall page, pv_entry.asm) or an exception.
+ *
+ * What exists: entry, hypercalls from the kernel (a PV subset: console_io,
+ * xen_version, sched_op, mmu_update, mmuext_op, update_va_mapping,
+ * set_trap_table, iret, fpu_taskswitch, set_segment_base stubs), exceptions
+ * bounced to the handlers of set_trap_table (Xen's frame: RCX, R11, [error
+ * code], RIP, CS, RFLAGS, RSP, SS on the guest kernel stack).
+ * Not yet: user mode (NEW_USER_BASEPTR switch), event delivery
+ * (set_callbacks), stack_switch, the failsafe callback, preemption by the
+ * slice timer while the guest computes, SMP.
+ */
+#include <proxenos/pv.h>
+#include <proxenos/cpu.h>
+#include <proxenos/domain.h>
+#include <proxenos/hypercall.h>
+#include <proxenos/io.h>
+#include <proxenos/layout.h>
+#include <proxenos/lib.h>
+#include <proxenos/mm.h>
+#include <proxenos/pagetable.h>
+#include <proxenos/printk.h>
+#include <proxenos/sched.h>
+
+#define FLAT_RING3_CS32   0xe023
+#define FLAT_RING3_DS     0xe02b
+#define FLAT_RING3_CS64   0xe033
+#define PV_GDT_ORDER      4                 /* 16 pages: entries up to 0xe03f */
+#define PV_GDT_LIMIT      (0xe040 - 1)
+#define PV_SYSCALL_VEC    0x100
+#define RFLAGS_IF         0x200ULL
+#define RFLAGS_USER_MASK  0x00000dd5ULL     /* CF PF AF ZF SF TF DF OF: what a guest may set */
+#define SFMASK            0x44700ULL        /* IF TF DF NT AC cleared on SYSCALL */
+
+BUILD_BUG_ON(offsetof(struct percpu, tss) + 4 != 196);          /* pv_entry.asm PCPU_RSP0 */
+BUILD_BUG_ON(offsetof(struct percpu, pv_scratch) != 312);       /* ... PCPU_SCRATCH */
+
+void pv_enter(struct cpu_regs *guest, uint64_t *saved_rsp);
+__noreturn void pv_leave(uint64_t saved_rsp);
+extern char pv_syscall_entry[];
+
+struct pv_vcpu {
+    struct cpu_regs regs;               /* (v) guest state while not running */
+    uint64_t hv_rsp;                    /* (v) pv_enter's saved stack */
+    struct trap_info traps[32];         /* (v) set_trap_table, by vector */
+    bool running;                       /* (v) between pv_enter and pv_leave */
+};
+
+static uint64_t *pv_gdt[MAX_CPUS];
+
+struct desc_ptr { uint16_t limit; uint64_t base; } __packed;
+
+/* The per-CPU PV GDT: the hypervisor's entries (with its TSS) in the first
+   slots, Xen's flat ring-3 descriptors where the ABI puts them. */
+static uint64_t *gdt_for(unsigned int cpu)
+{
+    uint64_t *g = pv_gdt[cpu];
+
+    if (g)
+        return g;
+    g = alloc_pages(PV_GDT_ORDER);
+    if (!g)
+        return NULL;
+    memset(g, 0, PAGE_SIZE << PV_GDT_ORDER);
+    memcpy(g, this_cpu()->gdt, sizeof(this_cpu()->gdt));
+    g[FLAT_RING3_CS32 >> 3] = 0x00cffa000000ffffULL;  /* DPL 3, 32-bit code */
+    g[FLAT_RING3_DS >> 3]   = 0x00cff2000000ffffULL;  /* DPL 3, flat data */
+    g[FLAT_RING3_CS64 >> 3] = 0x0020fa0000000000ULL;  /* DPL 3, L=1 code */
+    pv_gdt[cpu] = g;
+    return g;
+}
+
+static struct pv_vcpu *pvv(struct vcpu *v)
+{
+    return v->vendor;
+}
+
+int pv_vcpu_start(struct vcpu *v, const struct pv_entry_state *e)
+{
+    struct pv_vcpu *p = xzalloc(sizeof(*p));
+
+    if (!p)
+        return -ENOMEM;
+    p->regs.rip = e->rip;
+    p->regs.rsp = e->rsp;
+    p->regs.rsi = e->rsi;
+    p->regs.cs = FLAT_RING3_CS64;
+    p->regs.ss = FLAT_RING3_DS;
+    p->regs.rflags = RFLAGS_IF | 2;
+    v->vendor = p;
+    /* Events stay masked until the guest registers its callbacks. */
+    if (v->vcpu_info)
+        v->vcpu_info->evtchn_upcall_mask = 1;
+    return 0;
+}
+
+void pv_vcpu_free(struct vcpu *v)
+{
+    xfree(v->vendor);
+    v->vendor = NULL;
+}
+
+/* ---- guest memory: walk the guest's own tables (machine addresses) ---- */
+
+static bool va_to_maddr(struct vcpu *v, uint64_t va, bool write, paddr_t *ma)
+{
+    struct pv_domain *pd = pv_domain_of(v->domain);
+    mfn_t mfn = pd ? pd->mm.vcpu[v->vcpu_id].kernel_l4 : 0;
+
+    if (!mfn || !pv_addr_ok(va))
+        return false;
+    for (int level = 4; level >= 1; level--) {
+        uint64_t e = ((uint64_t *)pv_map_frame(mfn))[(va >> (12 + 9 * (level - 1))) & 511];
+
+        if (!(e & PTE_P) || !(e & PTE_US) || (write && !(e & PTE_RW)) || (e & PTE_PS))
+            return false;
+        mfn = pv_pte_mfn(e);
+        if (!mfn_valid(mfn) || mfn_to_page(mfn)->owner != v->domain)
+            return false;
+    }
+    *ma = (mfn << PAGE_SHIFT) | (va & (PAGE_SIZE - 1));
+    return true;
+}
+
+int pv_copy_linear(struct vcpu *v, void *hv, uint64_t va, size_t len, bool to_guest)
+{
+    while (len) {
+        size_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+        paddr_t ma;
+
+        if (!va_to_maddr(v, va, to_guest, &ma))
+            return -EFAULT;
+        if (to_guest)
+            memcpy(__va(ma), hv, chunk);
+        else
+            memcpy(hv, __va(ma), chunk);
+        hv = (uint8_t *)hv + chunk;
+        va += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+/* ---- hypercalls ---- */
+
+static long pv_set_trap_table(struct vcpu *v, uint64_t list)
+{
+    struct pv_vcpu *p = pvv(v);
+
+    if (!list) {
+        memset(p->traps, 0, sizeof(p->traps));
+        return 0;
+    }
+    for (unsigned int i = 0; i < 256; i++) {
+        struct trap_info t;
+
+        if (pv_copy_linear(v, &t, list + i * sizeof(t), sizeof(t), false))
+            return -EFAULT;
+        if (!t.address)
+            return 0;
+        if (!pv_addr_ok(t.address))
+            return -EINVAL;
+        if (t.vector < ARRAY_SIZE(p->traps))
+            p->traps[t.vector] = t;
+    }
+    return 0;
+}
+
+/* HYPERVISOR_iret: the guest stack holds struct iret_context. */
+static long pv_iret(struct vcpu *v, struct cpu_regs *r)
+{
+    struct iret_context c;
+
+    if (pv_copy_linear(v, &c, r->rsp, sizeof(c), false)) {
+        domain_crash(v->domain, CRASH_HYPERVISOR, "PV iret: unreadable frame at %#lx", r->rsp);
+        return -EFAULT;
+    }
+    if (!pv_addr_ok(c.rip) || !pv_addr_ok(c.rsp) || (c.cs & 3) != 3 || (c.ss & 3) != 3) {
+        domain_crash(v->domain, CRASH_HYPERVISOR, "PV iret: bad frame rip %#lx cs %#lx", c.rip, c.cs);
+        return -EINVAL;
+    }
+    r->rip = c.rip;
+    r->rsp = c.rsp;
+    r->cs = FLAT_RING3_CS64;
+    r->ss = FLAT_RING3_DS;
+    r->rflags = (c.rflags & RFLAGS_USER_MASK) | RFLAGS_IF | 2;
+    r->r11 = c.r11;
+    r->rcx = c.rcx;
+    return (long)c.rax;                     /* restored into RAX */
+}
+
+static long pv_mm_call(struct vcpu *v, unsigned int nr, uint64_t a[5])
+{
+    struct pv_domain *pd = pv_domain_of(v->domain);
+    unsigned int done = 0;
+    long rc;
+
+    if (nr == __HYPERVISOR_update_va_mapping)
+        return pv_update_va_mapping(&pd->mm, v->vcpu_id, a[0], a[1], a[2]);
+    if (a[1] > 64)
+        return -EINVAL;                     /* no continuations yet: small batches */
+    if (nr == __HYPERVISOR_mmu_update) {
+        struct mmu_update req[64];
+
+        if (pv_copy_linear(v, req, a[0], a[1] * sizeof(req[0]), false))
+            return -EFAULT;
+        rc = pv_mmu_update(&pd->mm, v->vcpu_id, req, (unsigned int)a[1], &done, (unsigned int)a[3]);
+    } else {
+        struct mmuext_op op[64];
+
+        if (pv_copy_linear(v, op, a[0], a[1] * sizeof(op[0]), false))
+            return -EFAULT;
+        rc = pv_mmuext_op(&pd->mm, v->vcpu_id, op, (unsigned int)a[1], &done, (unsigned int)a[3]);
+    }
+    if (a[2] && pv_copy_linear(v, (uint32_t[]){ done }, a[2], sizeof(uint32_t), true))
+        return -EFAULT;
+    return rc;
+}
+
+static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret)
+{
+    uint64_t nr = r->rax;
+    uint64_t a[5] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8 };
+    struct hcall h = { .arg = { a[0], a[1], a[2], a[3], a[4] } };
+
+    if (nr < NR_HYPERCALLS)
+        v->hypercall_counts[nr]++;
+    else
+        v->hypercall_unknown++;
+    block_speculation();
+    switch (nr) {
+    case __HYPERVISOR_iret:
+        *iret = true;
+        return pv_iret(v, r);
+    case __HYPERVISOR_set_trap_table:
+        return pv_set_trap_table(v, a[0]);
+    case __HYPERVISOR_mmu_update:
+    case __HYPERVISOR_mmuext_op:
+    case __HYPERVISOR_update_va_mapping:
+        return pv_mm_call(v, (unsigned int)nr, a);
+    case __HYPERVISOR_console_io:
+        return do_console_io(v, &h);
+    case __HYPERVISOR_xen_version:
+        return do_xen_version(v, &h);
+    case __HYPERVISOR_sched_op:
+        return do_sched_op(v, &h);
+    case __HYPERVISOR_fpu_taskswitch:
+        return 0;                           /* CR0.TS is not virtualised yet */
+    default: {
+        static uint64_t reported;           /* bit nr: said once (a guest may loop) */
+        uint64_t bit = 1ULL << MIN(nr, 63);
+
+        if (!(__atomic_fetch_or(&reported, bit, __ATOMIC_RELAXED) & bit))
+            printk(LOG_INFO "d%u v%u: PV hypercall %s (%lu) not implemented: -ENOSYS\n",
+                   v->domain->domain_id, v->vcpu_id, hypercall_name((unsigned int)MIN(nr, 63)), nr);
+        return -ENOSYS;
+    }
+    }
+}
+
+/* Leaves to the scheduler when the vCPU must stop running here. */
+static void maybe_leave(struct vcpu *v, struct cpu_regs *r)
+{
+    struct pv_vcpu *p = pvv(v);
+
+    if (!v->domain->is_shutting_down && v->is_up && !v->is_blocked)
+        return;
+    p->regs = *r;
+    p->running = false;
+    pv_leave(p->hv_rsp);
+}
+
+void pv_syscall_dispatch(struct cpu_regs *r)
+{
+    struct vcpu *v = current_vcpu();
+    bool iret = false;
+    long rc;
+
+    rc = dispatch(v, r, &iret);
+    r->rax = (uint64_t)rc;
+    maybe_leave(v, r);
+}
+
+/* ---- exceptions from the guest ---- */
+
+/* Xen's create_bounce_frame for a 64-bit kernel: RCX, R11, [error code],
+   then RIP, CS, RFLAGS, RSP, SS on the kernel stack (the guest is in
+   kernel mode: the current stack). */
+bool pv_trap_bounce(struct cpu_regs *r)
+{
+    struct vcpu *v = current_vcpu();
+    struct pv_vcpu *p;
+    struct trap_info *t;
+    uint64_t frame[8], n = 0, sp;
+    bool has_ec = r->vector == 8 || (r->vector >= 10 && r->vector <= 14) || r->vector == 17;
+
+    if (!v || v->domain->type != DOMTYPE_PV || !(p = pvv(v)) || !p->running)
+        return false;
+    t = r->vector < ARRAY_SIZE(p->traps) ? &p->traps[r->vector] : NULL;
+    if (!t || !t->address) {
+        domain_crash(v->domain, CRASH_HYPERVISOR, "PV guest exception %lu at %#lx without a handler",
+                     r->vector, r->rip);
+        maybe_leave(v, r);
+        return true;
+    }
+    frame[n++] = r->rcx;
+    frame[n++] = r->r11;
+    if (has_ec)
+        frame[n++] = r->error_code;
+    frame[n++] = r->rip;
+    frame[n++] = r->cs;
+    frame[n++] = r->rflags;
+    frame[n++] = r->rsp;
+    frame[n++] = r->ss;
+    sp = (r->rsp & ~15ULL) - n * 8;
+    if (pv_copy_linear(v, frame, sp, n * 8, true)) {
+        domain_crash(v->domain, CRASH_HYPERVISOR, "PV bounce: kernel stack %#lx not writable", sp);
+        maybe_leave(v, r);
+        return true;
+    }
+    if (r->vector == 14)
+        v->vcpu_info->arch.cr2 = ({ uint64_t c; __asm__ volatile("mov %%cr2, %0" : "=r"(c)); c; });
+    r->rsp = sp;
+    r->rip = t->address;
+    r->cs = FLAT_RING3_CS64;
+    r->ss = FLAT_RING3_DS;
+    r->rflags &= ~0x100ULL;                 /* TF */
+    return true;
+}
+
+/* ---- the run loop's entry ---- */
+
+void pv_run(struct vcpu *v)
+{
+    struct pv_domain *pd = pv_domain_of(v->domain);
+    struct pv_vcpu *p = pvv(v);
+    uint64_t *gdt = gdt_for(smp_processor_id());
+    struct desc_ptr pv = { PV_GDT_LIMIT, (uint64_t)gdt };
+    struct desc_ptr hv = { sizeof(this_cpu()->gdt) - 1, (uint64_t)this_cpu()->gdt };
+    uint64_t rsp0 = this_cpu()->tss.rsp[0];
+
+    if (!pd || !p || !gdt || !pd->mm.vcpu[v->vcpu_id].kernel_l4) {
+        domain_crash(v->domain, CRASH_BAD_STATE, "PV vCPU has no state to run");
+        return;
+    }
+    __asm__ volatile("lgdt %0" :: "m"(pv));
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);   /* SCE */
+    wrmsr(0xc0000081, (0x0000e023ULL << 48) | ((uint64_t)GDT_CS64 << 32));  /* STAR */
+    wrmsr(0xc0000082, (uint64_t)pv_syscall_entry);                          /* LSTAR */
+    wrmsr(0xc0000084, SFMASK);                                              /* SFMASK */
+    __asm__ volatile("mov %0, %%cr3" :: "r"(pd->mm.vcpu[v->vcpu_id].kernel_l4 << PAGE_SHIFT) : "memory");
+    p->running = true;
+    pv_enter(&p->regs, &p->hv_rsp);
+    /* Back from pv_leave: the hypervisor's tables, stack and GDT. */
+    this_cpu()->tss.rsp[0] = rsp0;
+    __asm__ volatile("mov %0, %%cr3" :: "r"(hv_cr3) : "memory");
+    __asm__ volatile("lgdt %0" :: "m"(hv));
+}
+
+void pv_irq_return(struct cpu_regs *r)
+{
+    struct vcpu *v = current_vcpu();
+    struct pv_vcpu *p;
+
+    if (!v || v->domain->type != DOMTYPE_PV || !(p = pvv(v)) || !p->running)
+        return;
+    if (!sched_should_yield())
+        return;
+    p->regs = *r;
+    p->running = false;
+    pv_leave(p->hv_rsp);
+}
