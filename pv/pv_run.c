@@ -26,6 +26,7 @@
 #include <proxenos/pagetable.h>
 #include <proxenos/printk.h>
 #include <proxenos/sched.h>
+#include <xen/callback.h>
 
 #define FLAT_RING3_CS32   0xe023
 #define FLAT_RING3_DS     0xe02b
@@ -49,6 +50,11 @@ struct pv_vcpu {
     uint64_t hv_rsp;                    /* (v) pv_enter's saved stack */
     struct trap_info traps[32];         /* (v) set_trap_table, by vector */
     bool running;                       /* (v) between pv_enter and pv_leave */
+    uint64_t fs_base, gs_base_kernel;   /* (v) set_segment_base; live in the MSRs while running */
+    uint64_t gs_base_user;              /* (v) kept for user mode (not yet run) */
+    uint64_t kernel_ss, kernel_sp;      /* (v) stack_switch: the stack for user->kernel */
+    uint64_t callback[8];               /* (v) CALLBACKTYPE_*: addresses (not yet delivered) */
+    uint32_t callback_flags[8];         /* (v) CALLBACKF_* */
 };
 
 static uint64_t *pv_gdt[MAX_CPUS];
@@ -194,6 +200,74 @@ static long pv_iret(struct vcpu *v, struct cpu_regs *r)
     return (long)c.rax;                     /* restored into RAX */
 }
 
+/* HYPERVISOR_set_segment_base (xen-x86_64.h SEGBASE_*). While in here the
+   guest's kernel GS base is in MSR_KERNEL_GS_BASE (the entry swapped it). */
+static long pv_set_segment_base(struct vcpu *v, uint64_t which, uint64_t base)
+{
+    struct pv_vcpu *p = pvv(v);
+
+    if (which <= SEGBASE_GS_KERNEL && !pv_addr_ok(base) && base)
+        return -EINVAL;                     /* a non-canonical base would #GP here */
+    switch (which) {
+    case SEGBASE_FS:
+        p->fs_base = base;
+        wrmsr(MSR_FS_BASE, base);
+        return 0;
+    case SEGBASE_GS_USER:
+        p->gs_base_user = base;
+        return 0;
+    case SEGBASE_GS_KERNEL:
+        p->gs_base_kernel = base;
+        wrmsr(0xc0000102, base);            /* MSR_KERNEL_GS_BASE */
+        return 0;
+    default:
+        return -EINVAL;                     /* GS_USER_SEL: no user mode yet */
+    }
+}
+
+static bool callback_ok(uint64_t a)
+{
+    return !a || pv_addr_ok(a);
+}
+
+/* set_callbacks(event, failsafe, syscall) and callback_op: recorded, not yet
+   delivered (no event upcalls, no user mode). */
+static long pv_callback_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
+{
+    struct pv_vcpu *p = pvv(v);
+    struct callback_register cb;
+
+    if (cmd != CALLBACKOP_register && cmd != CALLBACKOP_unregister)
+        return -ENOSYS;
+    if (pv_copy_linear(v, &cb, arg, cmd == CALLBACKOP_register ? sizeof(cb)
+                       : sizeof(struct callback_unregister), false))
+        return -EFAULT;
+    if (cb.type >= ARRAY_SIZE(p->callback) || cb.type == CALLBACKTYPE_nmi)
+        return -EINVAL;
+    if (cmd == CALLBACKOP_unregister) {
+        p->callback[cb.type] = 0;
+        return 0;
+    }
+    if (!callback_ok(cb.address))
+        return -EINVAL;
+    p->callback[cb.type] = cb.address;
+    p->callback_flags[cb.type] = cb.flags;
+    return 0;
+}
+
+static long pv_set_callbacks(struct vcpu *v, uint64_t a[5])
+{
+    struct pv_vcpu *p = pvv(v);
+
+    if (!callback_ok(a[0]) || !callback_ok(a[1]) || !callback_ok(a[2]))
+        return -EINVAL;
+    p->callback[CALLBACKTYPE_event] = a[0];
+    p->callback[CALLBACKTYPE_failsafe] = a[1];
+    p->callback[CALLBACKTYPE_syscall] = a[2];
+    p->callback_flags[CALLBACKTYPE_syscall] = CALLBACKF_mask_events;
+    return 0;
+}
+
 static long pv_mm_call(struct vcpu *v, unsigned int nr, uint64_t a[5])
 {
     struct pv_domain *pd = pv_domain_of(v->domain);
@@ -251,6 +325,18 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret)
         return do_sched_op(v, &h);
     case __HYPERVISOR_fpu_taskswitch:
         return 0;                           /* CR0.TS is not virtualised yet */
+    case __HYPERVISOR_set_segment_base:
+        return pv_set_segment_base(v, a[0], a[1]);
+    case __HYPERVISOR_stack_switch:
+        if (!pv_addr_ok(a[1]))
+            return -EINVAL;
+        pvv(v)->kernel_ss = a[0] | 3;       /* the guest kernel runs at RPL 3 (Xen's fixup) */
+        pvv(v)->kernel_sp = a[1];
+        return 0;
+    case __HYPERVISOR_set_callbacks:
+        return pv_set_callbacks(v, a);
+    case __HYPERVISOR_callback_op:
+        return pv_callback_op(v, a[0], a[1]);
     default: {
         static uint64_t reported;           /* bit nr: said once (a guest may loop) */
         uint64_t bit = 1ULL << MIN(nr, 63);
@@ -354,8 +440,13 @@ void pv_run(struct vcpu *v)
     wrmsr(0xc0000082, (uint64_t)pv_syscall_entry);                          /* LSTAR */
     wrmsr(0xc0000084, SFMASK);                                              /* SFMASK */
     __asm__ volatile("mov %0, %%cr3" :: "r"(pd->mm.vcpu[v->vcpu_id].kernel_l4 << PAGE_SHIFT) : "memory");
+    wrmsr(MSR_FS_BASE, p->fs_base);
+    wrmsr(0xc0000102, p->gs_base_kernel);   /* MSR_KERNEL_GS_BASE: swapped in by pv_enter */
     p->running = true;
     pv_enter(&p->regs, &p->hv_rsp);
+    p->fs_base = rdmsr(MSR_FS_BASE);
+    p->gs_base_kernel = rdmsr(0xc0000102);  /* the entry swapped the guest's back here */
+    wrmsr(0xc0000102, 0);
     /* Back from pv_leave: the hypervisor's tables, stack and GDT. */
     this_cpu()->tss.rsp[0] = rsp0;
     __asm__ volatile("mov %0, %%cr3" :: "r"(hv_cr3) : "memory");

@@ -1,8 +1,9 @@
 /*
  * 64-bit PV basics: start_info as the builder documents it (xen.h), the
  * console, one mmu_update accepted and two refused with Xen's errors, an
- * exception bounced to the handler registered with set_trap_table, and the
- * end through SCHEDOP_shutdown. Boot: dom0=pv with build/guests/pv_basic.elf.
+ * exception bounced to the handler registered with set_trap_table, the
+ * segment-base, stack and callback registrations, and the end through
+ * SCHEDOP_shutdown. Boot: dom0=pv with build/guests/pv_basic.elf.
  */
 #include "pv_guest.h"
 
@@ -99,10 +100,36 @@ static void check_trap_bounce(void)
              (long)pv_ud_count, 1);
 }
 
+static void check_registrations(void)
+{
+    static uint64_t fs_word = 0x5afe5afe12345678UL;
+    uint64_t seen = 0;
+    long rc;
+
+    rc = pv_hcall(__HYPERVISOR_set_segment_base, SEGBASE_FS, (uint64_t)&fs_word, 0, 0, 0);
+    pv_check(rc == 0, "set_segment_base(SEGBASE_FS) accepted", rc, 0);
+    __asm__ volatile("movq %%fs:0, %0" : "=r"(seen));
+    pv_check(seen == fs_word, "%fs:0 reads through the new FS base", (long)seen, (long)fs_word);
+    rc = pv_hcall(__HYPERVISOR_set_segment_base, SEGBASE_FS, 0x0000800000000000UL, 0, 0, 0);
+    pv_check(rc == -XEN_EINVAL, "a non-canonical FS base refused", rc, -XEN_EINVAL);
+    rc = pv_hcall(__HYPERVISOR_set_segment_base, SEGBASE_FS, 0, 0, 0, 0);
+    pv_check(rc == 0, "FS base back to 0", rc, 0);
+    rc = pv_hcall(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS, pv_si->pt_base, 0, 0, 0);
+    pv_check(rc == 0, "stack_switch accepted", rc, 0);
+    rc = pv_hcall(__HYPERVISOR_set_callbacks, (uint64_t)pv_test_main, (uint64_t)pv_test_main,
+                  0, 0, 0);
+    pv_check(rc == 0, "set_callbacks accepted", rc, 0);
+    rc = pv_hcall(__HYPERVISOR_set_callbacks, 0xffff800000001000UL, 0, 0, 0, 0);
+    pv_check(rc == -XEN_EINVAL, "a callback in the hypervisor hole refused", rc, -XEN_EINVAL);
+    rc = pv_hcall(__HYPERVISOR_kexec_op, 0, 0, 0, 0, 0);
+    pv_check(rc == -XEN_ENOSYS, "an unimplemented hypercall answers -ENOSYS", rc, -XEN_ENOSYS);
+}
+
 void pv_test_main(void)
 {
     check_start_info();
     pv_puts("console_io write reached the console\n");
     check_mmu_update();
     check_trap_bounce();
+    check_registrations();
 }
