@@ -55,6 +55,7 @@ struct pv_vcpu {
     uint64_t kernel_ss, kernel_sp;      /* (v) stack_switch: the stack for user->kernel */
     uint64_t callback[8];               /* (v) CALLBACKTYPE_*: addresses (not yet delivered) */
     uint32_t callback_flags[8];         /* (v) CALLBACKF_* */
+    uint64_t preemptions;               /* (v) left to the scheduler from an interrupt */
 };
 
 static uint64_t *pv_gdt[MAX_CPUS];
@@ -462,6 +463,9 @@ void pv_irq_return(struct cpu_regs *r)
         return;
     if (!sched_should_yield())
         return;
+    if (++p->preemptions == 1)
+        printk(LOG_INFO "d%u v%u: PV vCPU preempted in ring 3 (first time), rip %#lx\n",
+               v->domain->domain_id, v->vcpu_id, r->rip);
     p->regs = *r;
     p->running = false;
     pv_leave(p->hv_rsp);

@@ -125,6 +125,24 @@ static void check_registrations(void)
     pv_check(rc == -XEN_ENOSYS, "an unimplemented hypercall answers -ENOSYS", rc, -XEN_ENOSYS);
 }
 
+/* Long enough in ring 3 for the scheduler's slice timer to interrupt the
+   guest (the vCPU leaves to the scheduler and is entered again): the
+   registers and the FS base must survive. */
+static void check_preemption(void)
+{
+    static uint64_t fs_word = 0x600df00d600df00dUL;
+    uint64_t seen = 0, sum = 0;
+
+    pv_hcall(__HYPERVISOR_set_segment_base, SEGBASE_FS, (uint64_t)&fs_word, 0, 0, 0);
+    for (uint64_t i = 0; i < 200000000UL; i++)
+        __asm__ volatile("add %1, %0" : "+r"(sum) : "r"(i));
+    __asm__ volatile("movq %%fs:0, %0" : "=r"(seen));
+    pv_check(sum == 200000000UL * (200000000UL - 1) / 2, "a long computation survives preemption",
+             (long)sum, 0);
+    pv_check(seen == fs_word, "the FS base survives preemption", (long)seen, (long)fs_word);
+    pv_hcall(__HYPERVISOR_set_segment_base, SEGBASE_FS, 0, 0, 0, 0);
+}
+
 void pv_test_main(void)
 {
     check_start_info();
@@ -132,4 +150,5 @@ void pv_test_main(void)
     check_mmu_update();
     check_trap_bounce();
     check_registrations();
+    check_preemption();
 }

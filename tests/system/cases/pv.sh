@@ -9,7 +9,8 @@
 # the reason, torn down, and Proxenos carries on.
 # pv-basic: the t_pv_basic guest run as dom0 in ring 3 (start_info, console,
 # mmu_update accepted and refused, a #UD bounced to its handler and back
-# through HYPERVISOR_iret, SCHEDOP_shutdown).
+# through HYPERVISOR_iret, segment bases and callbacks, a computation the
+# scheduler preempts, SCHEDOP_shutdown).
 
 PV_TEST_IMG=build/proxenos-test.elf
 PV_REL_IMG=build/proxenos.elf
@@ -50,6 +51,7 @@ t_pv_basic() {
     expect_rc $QEMU_PASS "$log" &&
     expect "$log" "\(d0\)   ok: #UD bounced to the registered handler and returned by iret" "the bounce" &&
     expect "$log" "\(d0\)   ok: mmu_update of L4 slot 256 refused with -EINVAL" "mmu_update refusal" &&
+    expect "$log" "\(d0\)   ok: a long computation survives preemption" "preempted and resumed" &&
     expect_not "$log" "\(d0\) FAIL" "no failed check" &&
     expect "$log" "\(d0\) Test result: PASS" "the guest's verdict"
 }
