@@ -56,7 +56,39 @@ struct pv_vcpu {
     uint64_t callback[8];               /* (v) CALLBACKTYPE_*: addresses (not yet delivered) */
     uint32_t callback_flags[8];         /* (v) CALLBACKF_* */
     uint64_t preemptions;               /* (v) left to the scheduler from an interrupt */
+    bool user_mode;                     /* (v) guest user mode: the user L4, user GS base */
 };
+
+#define MSR_KGS  0xc0000102              /* MSR_KERNEL_GS_BASE */
+
+static bool bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t target,
+                   bool mask_events);
+
+static mfn_t mode_l4(struct vcpu *v, bool user)
+{
+    struct pv_domain *pd = pv_domain_of(v->domain);
+
+    return user ? pd->mm.vcpu[v->vcpu_id].user_l4 : pd->mm.vcpu[v->vcpu_id].kernel_l4;
+}
+
+/* Xen's toggle_guest_mode, called in the hypervisor after the entry's
+   SWAPGS (so MSR_KERNEL_GS_BASE holds the guest's active GS base): the
+   other mode's GS base and L4. */
+static void toggle_mode(struct vcpu *v, bool to_user)
+{
+    struct pv_vcpu *p = v->vendor;
+    uint64_t active = rdmsr(MSR_KGS);
+
+    if (to_user) {
+        p->gs_base_kernel = active;
+        wrmsr(MSR_KGS, p->gs_base_user);
+    } else {
+        p->gs_base_user = active;
+        wrmsr(MSR_KGS, p->gs_base_kernel);
+    }
+    p->user_mode = to_user;
+    __asm__ volatile("mov %0, %%cr3" :: "r"(mode_l4(v, to_user) << PAGE_SHIFT) : "memory");
+}
 
 static uint64_t *pv_gdt[MAX_CPUS];
 
@@ -178,17 +210,22 @@ static long pv_set_trap_table(struct vcpu *v, uint64_t list)
     return 0;
 }
 
-/* HYPERVISOR_iret: the guest stack holds struct iret_context. */
+/* HYPERVISOR_iret: the guest stack holds struct iret_context
+   (xen-x86_64.h). An RPL-3 CS returns to user mode (the user L4 must
+   exist), RPL 0 stays in the kernel; EFLAGS.IF gives the event mask. */
 static long pv_iret(struct vcpu *v, struct cpu_regs *r)
 {
     struct iret_context c;
+    bool to_user;
 
     if (pv_copy_linear(v, &c, r->rsp, sizeof(c), false)) {
         domain_crash(v->domain, CRASH_HYPERVISOR, "PV iret: unreadable frame at %#lx", r->rsp);
         return -EFAULT;
     }
-    if (!pv_addr_ok(c.rip) || !pv_addr_ok(c.rsp) || (c.cs & 3) != 3 || (c.ss & 3) != 3) {
-        domain_crash(v->domain, CRASH_HYPERVISOR, "PV iret: bad frame rip %#lx cs %#lx", c.rip, c.cs);
+    to_user = (c.cs & 3) == 3;
+    if (!pv_addr_ok(c.rip) || !pv_addr_ok(c.rsp) || (to_user && !mode_l4(v, true))) {
+        domain_crash(v->domain, CRASH_HYPERVISOR, "PV iret: bad frame rip %#lx cs %#lx%s", c.rip,
+                     c.cs, to_user && !mode_l4(v, true) ? " (no user page tables)" : "");
         return -EINVAL;
     }
     r->rip = c.rip;
@@ -196,8 +233,14 @@ static long pv_iret(struct vcpu *v, struct cpu_regs *r)
     r->cs = FLAT_RING3_CS64;
     r->ss = FLAT_RING3_DS;
     r->rflags = (c.rflags & RFLAGS_USER_MASK) | RFLAGS_IF | 2;
-    r->r11 = c.r11;
-    r->rcx = c.rcx;
+    if (!(c.flags & VGCF_in_syscall)) {
+        r->r11 = c.r11;
+        r->rcx = c.rcx;
+    }
+    if (v->vcpu_info)
+        v->vcpu_info->evtchn_upcall_mask = !(c.rflags & RFLAGS_IF);
+    if (to_user)
+        toggle_mode(v, true);
     return (long)c.rax;                     /* restored into RAX */
 }
 
@@ -219,7 +262,7 @@ static long pv_set_segment_base(struct vcpu *v, uint64_t which, uint64_t base)
         return 0;
     case SEGBASE_GS_KERNEL:
         p->gs_base_kernel = base;
-        wrmsr(0xc0000102, base);            /* MSR_KERNEL_GS_BASE */
+        wrmsr(MSR_KGS, base);               /* the kernel's, active: we are in kernel mode */
         return 0;
     default:
         return -EINVAL;                     /* GS_USER_SEL: no user mode yet */
@@ -365,9 +408,18 @@ static void maybe_leave(struct vcpu *v, struct cpu_regs *r)
 void pv_syscall_dispatch(struct cpu_regs *r)
 {
     struct vcpu *v = current_vcpu();
+    struct pv_vcpu *p = pvv(v);
     bool iret = false;
     long rc;
 
+    if (p->user_mode) {
+        /* SYSCALL from guest user space goes to the guest kernel's
+           syscall callback (Xen's lstar_enter from user mode). */
+        bounce(v, r, NULL, p->callback[CALLBACKTYPE_syscall],
+               p->callback_flags[CALLBACKTYPE_syscall] & CALLBACKF_mask_events);
+        maybe_leave(v, r);                  /* if it crashed the domain */
+        return;
+    }
     rc = dispatch(v, r, &iret);
     r->rax = (uint64_t)rc;
     maybe_leave(v, r);
@@ -375,48 +427,63 @@ void pv_syscall_dispatch(struct cpu_regs *r)
 
 /* ---- exceptions from the guest ---- */
 
-/* Xen's create_bounce_frame for a 64-bit kernel: RCX, R11, [error code],
-   then RIP, CS, RFLAGS, RSP, SS on the kernel stack (the guest is in
-   kernel mode: the current stack). */
+/*
+ * Xen's create_bounce_frame for a 64-bit guest: RCX, R11, [error code],
+ * then RIP, CS, RFLAGS, RSP, SS on the kernel stack, 16-byte aligned: the
+ * current stack in kernel mode, stack_switch's from user mode (which
+ * switches to kernel mode). CS has RPL 0 for a kernel context ("indicate
+ * kernel context to guest"), RFLAGS.IF is the event mask's inverse.
+ * False if the domain was crashed instead.
+ */
+static bool bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t target,
+                   bool mask_events)
+{
+    struct pv_vcpu *p = pvv(v);
+    bool from_user = p->user_mode;
+    uint8_t *mask = &v->vcpu_info->evtchn_upcall_mask;
+    uint64_t frame[8], n = 0, sp = from_user ? p->kernel_sp : r->rsp;
+
+    frame[n++] = r->rcx;
+    frame[n++] = r->r11;
+    if (ec)
+        frame[n++] = *ec;
+    frame[n++] = r->rip;
+    frame[n++] = from_user ? r->cs : r->cs & ~3ULL;
+    frame[n++] = (r->rflags & ~RFLAGS_IF) | (*mask ? 0 : RFLAGS_IF);
+    frame[n++] = r->rsp;
+    frame[n++] = r->ss;
+    sp = (sp & ~15ULL) - n * 8;
+    if (!target || !sp || pv_copy_linear(v, frame, sp, n * 8, true)) {
+        domain_crash(v->domain, CRASH_HYPERVISOR, "PV bounce to %#lx: %s", target,
+                     target ? "kernel stack not writable" : "no handler");
+        return false;
+    }
+    if (from_user)
+        toggle_mode(v, false);
+    if (mask_events)
+        *mask = 1;
+    r->rsp = sp;
+    r->rip = target;
+    r->cs = FLAT_RING3_CS64;
+    r->ss = FLAT_RING3_DS;
+    r->rflags = (r->rflags & ~0x100ULL) | RFLAGS_IF;   /* TF off; real IF stays on */
+    return true;
+}
+
 bool pv_trap_bounce(struct cpu_regs *r)
 {
     struct vcpu *v = current_vcpu();
     struct pv_vcpu *p;
     struct trap_info *t;
-    uint64_t frame[8], n = 0, sp;
     bool has_ec = r->vector == 8 || (r->vector >= 10 && r->vector <= 14) || r->vector == 17;
 
     if (!v || v->domain->type != DOMTYPE_PV || !(p = pvv(v)) || !p->running)
         return false;
-    t = r->vector < ARRAY_SIZE(p->traps) ? &p->traps[r->vector] : NULL;
-    if (!t || !t->address) {
-        domain_crash(v->domain, CRASH_HYPERVISOR, "PV guest exception %lu at %#lx without a handler",
-                     r->vector, r->rip);
-        maybe_leave(v, r);
-        return true;
-    }
-    frame[n++] = r->rcx;
-    frame[n++] = r->r11;
-    if (has_ec)
-        frame[n++] = r->error_code;
-    frame[n++] = r->rip;
-    frame[n++] = r->cs;
-    frame[n++] = r->rflags;
-    frame[n++] = r->rsp;
-    frame[n++] = r->ss;
-    sp = (r->rsp & ~15ULL) - n * 8;
-    if (pv_copy_linear(v, frame, sp, n * 8, true)) {
-        domain_crash(v->domain, CRASH_HYPERVISOR, "PV bounce: kernel stack %#lx not writable", sp);
-        maybe_leave(v, r);
-        return true;
-    }
+    t = &p->traps[r->vector];               /* vector < 32: trap_dispatch */
     if (r->vector == 14)
         v->vcpu_info->arch.cr2 = ({ uint64_t c; __asm__ volatile("mov %%cr2, %0" : "=r"(c)); c; });
-    r->rsp = sp;
-    r->rip = t->address;
-    r->cs = FLAT_RING3_CS64;
-    r->ss = FLAT_RING3_DS;
-    r->rflags &= ~0x100ULL;                 /* TF */
+    if (!bounce(v, r, has_ec ? &r->error_code : NULL, t->address, TI_GET_IF(t)))
+        maybe_leave(v, r);
     return true;
 }
 
@@ -440,14 +507,14 @@ void pv_run(struct vcpu *v)
     wrmsr(0xc0000081, (0x0000e023ULL << 48) | ((uint64_t)GDT_CS64 << 32));  /* STAR */
     wrmsr(0xc0000082, (uint64_t)pv_syscall_entry);                          /* LSTAR */
     wrmsr(0xc0000084, SFMASK);                                              /* SFMASK */
-    __asm__ volatile("mov %0, %%cr3" :: "r"(pd->mm.vcpu[v->vcpu_id].kernel_l4 << PAGE_SHIFT) : "memory");
+    __asm__ volatile("mov %0, %%cr3" :: "r"(mode_l4(v, p->user_mode) << PAGE_SHIFT) : "memory");
     wrmsr(MSR_FS_BASE, p->fs_base);
-    wrmsr(0xc0000102, p->gs_base_kernel);   /* MSR_KERNEL_GS_BASE: swapped in by pv_enter */
+    wrmsr(MSR_KGS, p->user_mode ? p->gs_base_user : p->gs_base_kernel);  /* swapped in by pv_enter */
     p->running = true;
     pv_enter(&p->regs, &p->hv_rsp);
     p->fs_base = rdmsr(MSR_FS_BASE);
-    p->gs_base_kernel = rdmsr(0xc0000102);  /* the entry swapped the guest's back here */
-    wrmsr(0xc0000102, 0);
+    *(p->user_mode ? &p->gs_base_user : &p->gs_base_kernel) = rdmsr(MSR_KGS);  /* swapped back here */
+    wrmsr(MSR_KGS, 0);
     /* Back from pv_leave: the hypervisor's tables, stack and GDT. */
     this_cpu()->tss.rsp[0] = rsp0;
     __asm__ volatile("mov %0, %%cr3" :: "r"(hv_cr3) : "memory");

@@ -6,6 +6,7 @@
  * SCHEDOP_shutdown. Boot: dom0=pv with build/guests/pv_basic.elf.
  */
 #include "pv_guest.h"
+#include <xen/callback.h>
 
 const char pv_test_name[] = "pv_basic";
 extern char pv_ud_handler[];
@@ -143,6 +144,53 @@ static void check_preemption(void)
     pv_hcall(__HYPERVISOR_set_segment_base, SEGBASE_FS, 0, 0, 0, 0);
 }
 
+extern char pv_user_code[], pv_syscall_callback[];
+extern volatile uint64_t pv_cb_rax, pv_cb_cs;
+void pv_run_user(uint64_t rip, uint64_t rsp);
+static uint8_t kernel_stack[8192] __attribute__((aligned(16)));
+static uint8_t user_stack[4096] __attribute__((aligned(16)));
+
+static long mmuext1(unsigned int cmd, uint64_t mfn)
+{
+    struct mmuext_op op = { .cmd = cmd, .arg1.mfn = mfn };
+    unsigned int done = 0;
+
+    return pv_hcall(__HYPERVISOR_mmuext_op, (uint64_t)&op, 1, (uint64_t)&done, DOMID_SELF, 0);
+}
+
+/* A user L4 (a copy of the kernel's, in a free page of the bootstrap
+   region past the stack, made read-only, pinned, NEW_USER_BASEPTR), then
+   HYPERVISOR_iret to user mode, whose SYSCALL must reach the kernel's
+   syscall callback with a user CS. */
+static void check_user_mode(void)
+{
+    uint64_t page = pv_si->pt_base + (pv_si->nr_pt_frames + 1) * PV_PAGE_SIZE;
+    uint64_t mfn = pv_va_to_mfn(page), l1e = l1e_maddr(page);
+    const uint64_t *kl4 = (const uint64_t *)pv_si->pt_base;
+    uint64_t *ul4 = (uint64_t *)page;
+    struct callback_register cb = { .type = CALLBACKTYPE_syscall,
+                                    .address = (unsigned long)pv_syscall_callback };
+    long rc;
+
+    for (int i = 0; i < 512; i++)
+        ul4[i] = kl4[i];
+    rc = mmu_update1(l1e | MMU_NORMAL_PT_UPDATE, (mfn << 12) | 0x65);   /* P US A D, read-only */
+    pv_check(rc == 0, "the user L4's page made read-only", rc, 0);
+    pv_check(mmuext1(MMUEXT_PIN_L4_TABLE, mfn) == 0, "user L4 pinned", 0, 0);
+    rc = mmuext1(MMUEXT_NEW_USER_BASEPTR, mfn);
+    pv_check(rc == 0, "MMUEXT_NEW_USER_BASEPTR accepted", rc, 0);
+    rc = pv_hcall(__HYPERVISOR_stack_switch, FLAT_KERNEL_SS, (uint64_t)kernel_stack + sizeof(kernel_stack),
+                  0, 0, 0);
+    pv_check(rc == 0, "stack_switch to the kernel stack for user entries", rc, 0);
+    rc = pv_hcall(__HYPERVISOR_callback_op, CALLBACKOP_register, (uint64_t)&cb, 0, 0, 0);
+    pv_check(rc == 0, "CALLBACKOP_register(syscall) accepted", rc, 0);
+    pv_run_user((uint64_t)pv_user_code, (uint64_t)user_stack + sizeof(user_stack));
+    pv_check(pv_cb_rax == 0x5e1f, "user-mode SYSCALL reached the kernel's syscall callback",
+             (long)pv_cb_rax, 0x5e1f);
+    pv_check((pv_cb_cs & 3) == 3, "its frame shows a user CS (RPL 3)", (long)pv_cb_cs, 0xe033);
+    pv_puts("back in kernel mode: hypercalls work again\n");
+}
+
 void pv_test_main(void)
 {
     check_start_info();
@@ -151,4 +199,5 @@ void pv_test_main(void)
     check_trap_bounce();
     check_registrations();
     check_preemption();
+    check_user_mode();
 }

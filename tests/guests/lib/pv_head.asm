@@ -74,3 +74,50 @@ section .bss
 align 16
     resb 16384
 pv_stack_top:
+
+; --- user mode (the user-mode test) ----------------------------------------------
+; pv_run_user(rip, rsp): HYPERVISOR_iret to user mode (CS with RPL 3) at rip
+; on stack rsp; returns once the user code's SYSCALL reached
+; pv_syscall_callback, which records RAX and the frame's CS and unwinds back
+; here (like longjmp). The callback runs on the stack_switch stack.
+section .text
+global pv_run_user, pv_syscall_callback, pv_user_code, pv_cb_rax, pv_cb_cs
+pv_run_user:
+    push    rbx
+    push    rbp
+    push    r12
+    push    r13
+    push    r14
+    push    r15
+    mov     [rel pv_saved_ksp], rsp
+    push    0xe02b                      ; ss  (FLAT_USER_SS)
+    push    rsi                         ; rsp
+    push    0x202                       ; rflags: IF (events unmasked)
+    push    0xe033                      ; cs  (FLAT_USER_CS64: RPL 3 = user mode)
+    push    rdi                         ; rip
+    push    0                           ; flags
+    jmp     hypercall_page + HYPERVISOR_iret * 32
+
+pv_user_code:
+    mov     eax, 0x5e1f
+    syscall                             ; to the guest kernel's syscall callback
+    ud2
+
+; Frame from Xen: RCX, R11, RIP, CS, RFLAGS, RSP, SS.
+pv_syscall_callback:
+    mov     [rel pv_cb_rax], rax
+    mov     rax, [rsp + 24]
+    mov     [rel pv_cb_cs], rax
+    mov     rsp, [rel pv_saved_ksp]
+    pop     r15
+    pop     r14
+    pop     r13
+    pop     r12
+    pop     rbp
+    pop     rbx
+    ret
+
+section .data
+pv_saved_ksp: dq 0
+pv_cb_rax: dq 0
+pv_cb_cs: dq 0

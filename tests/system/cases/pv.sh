@@ -10,7 +10,8 @@
 # pv-basic: the t_pv_basic guest run as dom0 in ring 3 (start_info, console,
 # mmu_update accepted and refused, a #UD bounced to its handler and back
 # through HYPERVISOR_iret, segment bases and callbacks, a computation the
-# scheduler preempts, SCHEDOP_shutdown).
+# scheduler preempts, a user L4 and a trip to user mode and back through
+# the syscall callback, SCHEDOP_shutdown).
 
 PV_TEST_IMG=build/proxenos-test.elf
 PV_REL_IMG=build/proxenos.elf
@@ -24,7 +25,7 @@ t_pv_dom0_build() {
     expect "$log" "pv: M2P of [0-9]+ frames .* mapped read-only for guests" "the M2P" &&
     expect "$log" "d0: PV kernel entry 0x400000, virt_base 0x400000, [0-9]+ MiB RAM, region 0x400000-0x800000" \
         "the PV layout" &&
-    expect "$log" "d0: PV start_info 0x[0-9a-f]+, P2M list 0x407000, [0-9]+ page-table frames at 0x[0-9a-f]+ \(pinned\), stack top 0x[0-9a-f]+, cmdline 'pvarg=1'" \
+    expect "$log" "d0: PV start_info 0x[0-9a-f]+, P2M list 0x[0-9a-f]+, [0-9]+ page-table frames at 0x[0-9a-f]+ \(pinned\), stack top 0x[0-9a-f]+, cmdline 'pvarg=1'" \
         "tables pinned through the validator" &&
     expect_not "$log" "FATAL|PANIC|panic" "no crash" &&
     expect "$log" "SELFTEST boot: PASS" "boot carried on"
@@ -52,6 +53,7 @@ t_pv_basic() {
     expect "$log" "\(d0\)   ok: #UD bounced to the registered handler and returned by iret" "the bounce" &&
     expect "$log" "\(d0\)   ok: mmu_update of L4 slot 256 refused with -EINVAL" "mmu_update refusal" &&
     expect "$log" "\(d0\)   ok: a long computation survives preemption" "preempted and resumed" &&
+    expect "$log" "\(d0\)   ok: user-mode SYSCALL reached the kernel's syscall callback" "user mode" &&
     expect_not "$log" "\(d0\) FAIL" "no failed check" &&
     expect "$log" "\(d0\) Test result: PASS" "the guest's verdict"
 }
