@@ -8,11 +8,14 @@
  *      HVM_NR_PARAMS else -EINVAL. Which parameters a guest may touch is
  *      Xen's hvm_allow_set_param/hvm_allow_get_param list; the others are
  *      the toolstack's (-EPERM) and the deprecated ones are -EPERM to set
- *      and -ENODATA to read. Values are stored in d->hvm_params; nothing
- *      acts on CALLBACK_IRQ until event channels deliver upcalls.
+ *      and -ENODATA to read. Values are stored in d->hvm_params; a
+ *      CALLBACK_IRQ of type vector is how hvm/intr.c delivers upcalls.
  *  get_time  the hypervisor's system time in ns (NOW()), as Xen's.
- *  set_evtchn_upcall_vector  -ENOSYS until event channels exist (and CPUID
- *      does not offer XEN_HVM_CPUID_UPCALL_VECTOR meanwhile).
+ *  set_evtchn_upcall_vector  {vcpu, vector}: upcalls of that vCPU come as
+ *      `vector` (hvm/intr.c), whatever CALLBACK_IRQ says. As Xen's
+ *      hvmop_set_evtchn_upcall_vector: PV domains -EINVAL, vector < 0x10
+ *      -EINVAL (checked before the vCPU), a vCPU the domain lacks -ENOENT.
+ *      There is no way back to the callback vector, as in Xen.
  *  everything else (flush_tlbs, pagetable_dying, get_mem_type, altp2m, the
  *      device-model ops, ...) -ENOSYS.
  */
@@ -21,6 +24,7 @@
 #include <proxenos/guest_access.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/platform.h>
+#include <proxenos/printk.h>
 
 BUILD_BUG_ON(HVM_NR_PARAMS > ARRAY_SIZE(((struct domain *)0)->hvm_params));
 
@@ -131,6 +135,30 @@ static long hvm_get_time(struct vcpu *v, uint64_t arg)
     return copy_to_guest(v, arg, &t, sizeof(t)) ? -EFAULT : 0;
 }
 
+static long hvm_set_upcall_vector(struct vcpu *v, uint64_t arg)
+{
+    struct domain *d = v->domain;
+    struct xen_hvm_evtchn_upcall_vector uv;
+    struct vcpu *target;
+
+    if (d->type == DOMTYPE_PV)
+        return -EINVAL;
+    if (copy_from_guest(v, &uv, arg, sizeof(uv)))
+        return -EFAULT;
+    if (uv.vector < 0x10)              /* exceptions are no interrupts */
+        return -EINVAL;
+    if (uv.vcpu >= d->max_vcpus || uv.vcpu >= MAX_VCPUS_PER_DOM)
+        return -ENOENT;
+    block_speculation();
+    if (!(target = d->vcpu[uv.vcpu]))
+        return -ENOENT;
+    printk(LOG_INFO "d%u v%u: upcall vector %#x\n", d->domain_id, uv.vcpu, uv.vector);
+    /* Delivered from the next VM entry on if an upcall is pending (Xen
+       asserts it at once; hvm_intr_assist does the same before entry). */
+    __atomic_store_n(&target->hvm.upcall_vector, uv.vector, __ATOMIC_RELEASE);
+    return 0;
+}
+
 long do_hvm_op(struct vcpu *v, struct hcall *h)
 {
     switch (h->arg[0]) {
@@ -141,6 +169,7 @@ long do_hvm_op(struct vcpu *v, struct hcall *h)
     case HVMOP_GET_TIME:
         return hvm_get_time(v, h->arg[1]);
     case HVMOP_set_evtchn_upcall_vector:
+        return hvm_set_upcall_vector(v, h->arg[1]);
     default:
         return -ENOSYS;
     }

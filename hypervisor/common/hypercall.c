@@ -13,6 +13,7 @@
  */
 #include <proxenos/xen_abi.h>
 #include <proxenos/domain.h>
+#include <proxenos/evtchn.h>
 #include <proxenos/gnttab.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/printk.h>
@@ -26,6 +27,7 @@ static const hcall_fn hypercall_table[NR_HYPERCALLS] = {
     [__HYPERVISOR_vcpu_op]     = do_vcpu_op,
     [__HYPERVISOR_sched_op]    = do_sched_op,
     [__HYPERVISOR_hvm_op]      = do_hvm_op,
+    [__HYPERVISOR_event_channel_op] = do_event_channel_hcall,
     [__HYPERVISOR_grant_table_op] = do_grant_table_op,  /* grant_table.c */
     [__HYPERVISOR_physdev_op]  = do_physdev_op,         /* physdev_op.c */
     [__HYPERVISOR_platform_op] = do_platform_op,        /* platform_op.c */

@@ -17,7 +17,11 @@
  *                 crashes the domain with CRASH_WATCHDOG (SHUTDOWN_watchdog).
  *  remote_shutdown  -ESRCH for a missing domain, otherwise -EPERM: no
  *                 domain holds the device-model privilege Xen requires.
- *  poll, pin_override: -ENOSYS (poll waits on event channels, not yet here).
+ *  poll           {ports, nr_ports, timeout}: evtchn_poll() (event_channel.c)
+ *                 blocks until one of the ports is pending, an upcall is
+ *                 deliverable or the absolute timeout passes; more than 128
+ *                 ports or an invalid one -EINVAL, unreadable ones -EFAULT.
+ *  pin_override   -ENOSYS.
  *
  * Interpretation: Xen's domain_shutdown() takes any 8-bit reason; reasons
  * above SHUTDOWN_watchdog (soft_reset needs a toolstack, the rest are
@@ -25,6 +29,7 @@
  */
 #include <proxenos/xen_abi.h>
 #include <proxenos/domain.h>
+#include <proxenos/evtchn.h>
 #include <proxenos/guest_access.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/printk.h>
@@ -151,6 +156,31 @@ static long sched_watchdog(struct vcpu *v, uint64_t arg)
     return rc;
 }
 
+/* struct sched_poll: the ports handle is 8 bytes for 64-bit callers (24-byte
+   struct), 4 for 32-bit ones, whose uint64_t timeout is 4-byte aligned. */
+struct compat_sched_poll {
+    uint32_t ports;
+    uint32_t nr_ports;
+    uint64_t timeout;
+};
+BUILD_BUG_ON(sizeof(struct sched_poll) != 24);
+BUILD_BUG_ON(sizeof(struct compat_sched_poll) != 16);
+
+static long sched_poll(struct vcpu *v, uint64_t arg, bool compat)
+{
+    struct sched_poll p;
+    struct compat_sched_poll c;
+
+    if (compat) {
+        if (copy_from_guest(v, &c, arg, sizeof(c)))
+            return -EFAULT;
+        return evtchn_poll(v, c.ports, c.nr_ports, c.timeout);
+    }
+    if (copy_from_guest(v, &p, arg, sizeof(p)))
+        return -EFAULT;
+    return evtchn_poll(v, (uintptr_t)p.ports.p, p.nr_ports, p.timeout);
+}
+
 static long sched_remote_shutdown(struct vcpu *v, uint64_t arg)
 {
     struct sched_remote_shutdown r;
@@ -179,7 +209,9 @@ long do_sched_op(struct vcpu *v, struct hcall *h)
         return sched_watchdog(v, arg);
     case SCHEDOP_remote_shutdown:
         return sched_remote_shutdown(v, arg);
-    default:                              /* poll, pin_override, unknown */
+    case SCHEDOP_poll:
+        return sched_poll(v, arg, h->compat);
+    default:                              /* pin_override, unknown */
         return -ENOSYS;
     }
 }

@@ -150,6 +150,26 @@ const struct msr_platform *msr_platform_get(void) { return &platform; }
 
 void printk(const char *fmt, ...) { }
 
+/* Event channels have their own host test (test_evtchn.c): here only that
+   dispatch and SCHEDOP_poll's argument decoding reach them. */
+static int evtchn_calls;
+static uint64_t evtchn_last[3];
+long do_event_channel_hcall(struct vcpu *vc, struct hcall *h)
+{
+    evtchn_calls++;
+    evtchn_last[0] = h->arg[0];
+    evtchn_last[1] = h->arg[1];
+    return -ENOSYS;
+}
+long evtchn_poll(struct vcpu *vc, uint64_t ports, uint32_t nr, uint64_t timeout)
+{
+    evtchn_calls++;
+    evtchn_last[0] = ports;
+    evtchn_last[1] = nr;
+    evtchn_last[2] = timeout;
+    return 0;
+}
+
 /* Grant tables (grant_table.c is linked: XENMAPSPACE_grant_table goes
    through it) have their own host test, test_gnttab.c; these are its seams. */
 void *gnttab_frame_va(mfn_t mfn) { return NULL; }
@@ -284,7 +304,11 @@ static void dispatch(void **state)
     /* Known numbers without a handler: PV-only and not yet implemented. */
     assert_int_equal(call(__HYPERVISOR_mmu_update, 0, 0, 0), -ENOSYS);
     assert_int_equal(call(__HYPERVISOR_iret, 0, 0, 0), -ENOSYS);
-    assert_int_equal(call(__HYPERVISOR_event_channel_op, 0, 0, 0), -ENOSYS);
+    evtchn_calls = 0;
+    assert_int_equal(call(__HYPERVISOR_event_channel_op, 4, G(8), 0), -ENOSYS);  /* the stub's */
+    assert_int_equal(evtchn_calls, 1);
+    assert_int_equal(evtchn_last[0], 4);
+    assert_int_equal(evtchn_last[1], G(8));
     assert_int_equal(call(__HYPERVISOR_sched_op_compat, 0, 0, 0), -ENOSYS);
     assert_int_equal(v->hypercall_counts[__HYPERVISOR_mmu_update], 1);
     /* 32-bit: EAX only, arguments in EBX, ECX, EDX, ESI, EDI. */
@@ -478,7 +502,26 @@ static void sched_basic(void **state)
     v->vcpu_info->evtchn_upcall_pending = 1;             /* an event is waiting */
     assert_int_equal(SCHED(SCHEDOP_block, 0), 0);
     assert_false(v->is_blocked);
-    assert_int_equal(SCHED(SCHEDOP_poll, G(0)), -ENOSYS);
+    /* SCHEDOP_poll: the 24-byte struct of 64-bit callers, 16 of 32-bit ones. */
+    uint64_t poll64[3] = { G(0x80), 0x100000003ull, 0x123456789ull };
+    uint32_t poll32[4] = { (uint32_t)G(0x90), 2, 0x9abcdef0u, 0x12u };
+    gput(G(0x40), poll64, sizeof(poll64));
+    evtchn_calls = 0;
+    assert_int_equal(SCHED(SCHEDOP_poll, G(0x40)), 0);
+    assert_int_equal(evtchn_calls, 1);
+    assert_int_equal(evtchn_last[0], G(0x80));
+    assert_int_equal(evtchn_last[1], 3);                 /* nr_ports is 32 bits */
+    assert_int_equal(evtchn_last[2], 0x123456789ull);
+    guest_mode = X86_MODE_32;
+    gput(G(0x40), poll32, sizeof(poll32));
+    assert_int_equal(SCHED(SCHEDOP_poll, G(0x40)), 0);
+    assert_int_equal(evtchn_last[0], G(0x90));
+    assert_int_equal(evtchn_last[1], 2);
+    assert_int_equal(evtchn_last[2], 0x129abcdef0ull);
+    assert_int_equal(SCHED(SCHEDOP_poll, G_END - 8), -EFAULT);
+    guest_mode = X86_MODE_64;
+    assert_int_equal(SCHED(SCHEDOP_poll, G_END - 16), -EFAULT);
+    assert_int_equal(evtchn_calls, 2);
     assert_int_equal(SCHED(SCHEDOP_pin_override, G(0)), -ENOSYS);
     assert_int_equal(SCHED(99, G(0)), -ENOSYS);
 
@@ -915,7 +958,23 @@ static void hvm_op(void **state)
 
     assert_int_equal(HVMOP(HVMOP_set_param, G_END - 4), -EFAULT);
     assert_int_equal(HVMOP(HVMOP_get_param, 0), -EFAULT);
-    assert_int_equal(HVMOP(HVMOP_set_evtchn_upcall_vector, G(0)), -ENOSYS);
+    /* Per-vCPU upcall vector: vector >= 0x10 first, then the vCPU. */
+    xen_hvm_evtchn_upcall_vector_t uv = { .vcpu = 1, .vector = 0xf4 };
+    gput(G(0), &uv, sizeof(uv));
+    assert_int_equal(HVMOP(HVMOP_set_evtchn_upcall_vector, G(0)), 0);
+    assert_int_equal(vcpus[1].hvm.upcall_vector, 0xf4);
+    assert_int_equal(vcpus[0].hvm.upcall_vector, 0);
+    uv.vector = 0x0f;
+    uv.vcpu = 2;
+    gput(G(0), &uv, sizeof(uv));
+    assert_int_equal(HVMOP(HVMOP_set_evtchn_upcall_vector, G(0)), -EINVAL);
+    uv.vector = 0x10;
+    gput(G(0), &uv, sizeof(uv));
+    assert_int_equal(HVMOP(HVMOP_set_evtchn_upcall_vector, G(0)), -ENOENT);
+    uv.vcpu = 0xffffffff;
+    gput(G(0), &uv, sizeof(uv));
+    assert_int_equal(HVMOP(HVMOP_set_evtchn_upcall_vector, G(0)), -ENOENT);
+    assert_int_equal(HVMOP(HVMOP_set_evtchn_upcall_vector, G_END - 4), -EFAULT);
     now = 123456789;
     assert_int_equal(HVMOP(10 /* get_time */, G(0x300)), 0);
     gget(G(0x300), &val, 8);

@@ -59,7 +59,7 @@ long do_vcpu_op(struct vcpu *v, struct hcall *h);
    0x40000004 XEN_HVM_CPUID_UPCALL_VECTOR) and the PV clock and timers
    (runstate area, singleshot timer: XENFEAT_hvm_safe_pvclock, which makes
    Linux BUG() when VCPUOP_register_runstate_memory_area then fails). */
-#define HVM_HAVE_UPCALL_VECTOR 0
+#define HVM_HAVE_UPCALL_VECTOR 1
 #define HVM_HAVE_PV_TIME       0
 
 /* Releases what the hypercalls gave a domain (watchdog timers, grant
