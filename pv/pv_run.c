@@ -340,6 +340,97 @@ static long pv_mm_call(struct vcpu *v, unsigned int nr, uint64_t a[5])
     return rc;
 }
 
+static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret);
+
+/* ---- HYPERVISOR_multicall through the validator's pv_multicall ---- */
+
+#define MC_BATCH 64                          /* calls per hypercall, then a continuation */
+
+struct mc_ctx {
+    struct vcpu *v;
+    const struct cpu_regs *r;
+    uint64_t list;
+    uint32_t done;                           /* calls run by this hypercall */
+};
+
+static int mc_fetch(void *c, uint32_t i, struct multicall_entry *call)
+{
+    struct mc_ctx *m = c;
+
+    return pv_copy_linear(m->v, call, m->list + (uint64_t)i * sizeof(*call), sizeof(*call), false);
+}
+
+static int mc_store_result(void *c, uint32_t i, const struct multicall_entry *call)
+{
+    struct mc_ctx *m = c;
+
+    return pv_copy_linear(m->v, (void *)&call->result, m->list + (uint64_t)i * sizeof(*call) +
+                          offsetof(struct multicall_entry, result), sizeof(call->result), true);
+}
+
+static int mc_store_entry(void *c, uint32_t i, const struct multicall_entry *call)
+{
+    struct mc_ctx *m = c;
+
+    return pv_copy_linear(m->v, (void *)call, m->list + (uint64_t)i * sizeof(*call),
+                          sizeof(*call), true);
+}
+
+/* One sub-call as if issued alone; iret and nested multicalls are refused
+   (they would change the frame the batch returns to). */
+static enum pv_mc_disp mc_dispatch(void *c, struct multicall_entry *call, bool *preempted)
+{
+    struct mc_ctx *m = c;
+    struct cpu_regs tmp = *m->r;
+    bool iret = false;
+
+    (void)preempted;
+    m->done++;
+    if (call->op == __HYPERVISOR_iret || call->op == __HYPERVISOR_multicall) {
+        call->result = (xen_ulong_t)-EINVAL;
+        return PV_MC_CONTINUE;
+    }
+    tmp.rax = call->op;
+    tmp.rdi = call->args[0];
+    tmp.rsi = call->args[1];
+    tmp.rdx = call->args[2];
+    tmp.r10 = call->args[3];
+    tmp.r8 = call->args[4];
+    call->result = (xen_ulong_t)dispatch(m->v, &tmp, &iret);
+    return m->v->domain->is_shutting_down ? PV_MC_EXIT : PV_MC_CONTINUE;
+}
+
+static bool mc_preempt(void *c)
+{
+    return ((struct mc_ctx *)c)->done >= MC_BATCH;
+}
+
+static const struct pv_multicall_ops mc_ops = {
+    .fetch = mc_fetch, .store_result = mc_store_result, .dispatch = mc_dispatch,
+    .store_entry = mc_store_entry, .preempt_check = mc_preempt,
+};
+
+/* Continues a preempted batch the HVM way: the guest re-executes SYSCALL
+   (2 bytes) with the list and count advanced; RAX keeps the number. */
+static long pv_multicall_op(struct vcpu *v, struct cpu_regs *r, bool *cont)
+{
+    struct mc_ctx m = { .v = v, .r = r, .list = r->rdi };
+    uint32_t next = 0, nr = (uint32_t)r->rsi;
+    long rc;
+
+    if (r->rsi > UINT32_MAX)
+        return -EINVAL;
+    rc = pv_multicall(&mc_ops, &m, nr, &next);
+    if (rc == PV_MC_PREEMPTED) {
+        r->rdi += (uint64_t)next * sizeof(struct multicall_entry);
+        r->rsi = nr - next;
+        r->rip -= 2;
+        *cont = true;
+        return 0;
+    }
+    return rc;
+}
+
 static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret)
 {
     uint64_t nr = r->rax;
@@ -369,6 +460,9 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret)
         return do_sched_op(v, &h);
     case __HYPERVISOR_fpu_taskswitch:
         return 0;                           /* CR0.TS is not virtualised yet */
+    case __HYPERVISOR_multicall:
+        *iret = false;
+        return pv_multicall_op(v, r, iret);   /* *iret: a continuation, RAX untouched */
     case __HYPERVISOR_set_segment_base:
         return pv_set_segment_base(v, a[0], a[1]);
     case __HYPERVISOR_stack_switch:
@@ -421,7 +515,8 @@ void pv_syscall_dispatch(struct cpu_regs *r)
         return;
     }
     rc = dispatch(v, r, &iret);
-    r->rax = (uint64_t)rc;
+    if (!(iret && r->rax == __HYPERVISOR_multicall))
+        r->rax = (uint64_t)rc;                /* a continued multicall keeps its number */
     maybe_leave(v, r);
 }
 

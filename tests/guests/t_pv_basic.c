@@ -7,6 +7,7 @@
  */
 #include "pv_guest.h"
 #include <xen/callback.h>
+#include <xen/version.h>
 
 const char pv_test_name[] = "pv_basic";
 extern char pv_ud_handler[];
@@ -191,6 +192,26 @@ static void check_user_mode(void)
     pv_puts("back in kernel mode: hypercalls work again\n");
 }
 
+/* 70 xen_version calls and an iret in one multicall: more than one batch
+   (the hypervisor continues it), every result in its entry. */
+static void check_multicall(void)
+{
+    static struct multicall_entry mc[71];
+    unsigned int good = 0;
+    long rc;
+
+    for (int i = 0; i < 70; i++)
+        mc[i] = (struct multicall_entry){ .op = __HYPERVISOR_xen_version, .args = { XENVER_version } };
+    mc[70] = (struct multicall_entry){ .op = __HYPERVISOR_iret };
+    rc = pv_hcall(__HYPERVISOR_multicall, (uint64_t)mc, 71, 0, 0, 0);
+    pv_check(rc == 0, "multicall of 71 calls returns 0", rc, 0);
+    for (int i = 0; i < 70; i++)
+        good += mc[i].result == 0x40011;
+    pv_check(good == 70, "all 70 xen_version results are 4.17 (across a continuation)", good, 70);
+    pv_check((long)mc[70].result == -XEN_EINVAL, "iret inside a multicall refused",
+             (long)mc[70].result, -XEN_EINVAL);
+}
+
 void pv_test_main(void)
 {
     check_start_info();
@@ -198,6 +219,7 @@ void pv_test_main(void)
     check_mmu_update();
     check_trap_bounce();
     check_registrations();
+    check_multicall();
     check_preemption();
     check_user_mode();
 }
