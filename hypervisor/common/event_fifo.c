@@ -83,8 +83,9 @@ static bool set_link(struct evtchn_domain *ed, event_word_t *word, uint32_t link
         if (rc >= 0)
             return rc;
     }
-    printk(LOG_WARN "d%u: FIFO event word keeps changing under the hypervisor: "
-           "port %u lost\n", ed->domain->domain_id, link);
+    if (ed->fifo_lost++ < EVTCHN_FIFO_LOST_LOGGED)   /* a guest could flood the log */
+        printk(LOG_WARN "d%u: FIFO event word keeps changing under the hypervisor: "
+               "port %u lost (%u so far)\n", ed->domain->domain_id, link, ed->fifo_lost);
     guest_clear_bit32(word, EVTCHN_FIFO_BUSY);
     return true;                       /* the guest broke its queue: give up */
 }

@@ -54,6 +54,8 @@
 /* FIFO: cmpxchg attempts on a guest's event word before the guest is
    treated as broken (Xen's evtchn_fifo_set_link). */
 #define EVTCHN_FIFO_LINK_TRIES 4
+/* ... and how many such lost events are logged per domain. */
+#define EVTCHN_FIFO_LOST_LOGGED 8
 
 /* Internal "try again with more locks" (never returned to a guest). */
 #define EVTCHN_RETRY           XEN_EAGAIN
@@ -145,6 +147,7 @@ struct evtchn_domain {
     uint32_t poll_mask;              /* [E] bit i: vCPU i is in SCHEDOP_poll */
     /* FIFO ABI: event array pages mapped by EVTCHNOP_expand_array. */
     uint32_t fifo_words;             /* [E] event words mapped (pages * 1024) */
+    uint32_t fifo_lost;              /* [E] events given up on a broken queue */
     event_word_t *event_array[EVTCHN_FIFO_MAX_PAGES];   /* [E] */
     mfn_t event_array_mfn[EVTCHN_FIFO_MAX_PAGES];       /* [E] referenced frames */
     struct evtchn_vcpu vcpu[MAX_VCPUS_PER_DOM];         /* [E] by vCPU id */
