@@ -11,9 +11,10 @@
  * set_trap_table, iret, fpu_taskswitch, set_segment_base stubs), exceptions
  * bounced to the handlers of set_trap_table (Xen's frame: RCX, R11, [error
  * code], RIP, CS, RFLAGS, RSP, SS on the guest kernel stack).
- * Not yet: user mode (NEW_USER_BASEPTR switch), event delivery
- * (set_callbacks), stack_switch, the failsafe callback, preemption by the
- * slice timer while the guest computes, SMP.
+ * Also: kernel/user mode (toggle_mode), event upcalls (deliver_events),
+ * multicall, preemption by the slice timer in ring 3.
+ * Not yet: the failsafe callback, set_gdt/update_descriptor, grant tables,
+ * vcpu_op and memory_op for PV, SYSCALL32/SYSENTER, SMP.
  */
 #include <proxenos/pv.h>
 #include <proxenos/cpu.h>
@@ -26,6 +27,7 @@
 #include <proxenos/pagetable.h>
 #include <proxenos/printk.h>
 #include <proxenos/sched.h>
+#include <proxenos/evtchn.h>
 #include <xen/callback.h>
 
 #define FLAT_RING3_CS32   0xe023
@@ -458,6 +460,8 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret)
         return do_xen_version(v, &h);
     case __HYPERVISOR_sched_op:
         return do_sched_op(v, &h);
+    case __HYPERVISOR_event_channel_op:
+        return do_event_channel_hcall(v, &h);
     case __HYPERVISOR_fpu_taskswitch:
         return 0;                           /* CR0.TS is not virtualised yet */
     case __HYPERVISOR_multicall:
@@ -499,6 +503,22 @@ static void maybe_leave(struct vcpu *v, struct cpu_regs *r)
     pv_leave(p->hv_rsp);
 }
 
+/* Event delivery before the guest resumes (Xen's test_all_events): an
+   upcall pending and not masked goes to the event callback with an
+   interrupt-like frame, events masked. */
+static void deliver_events(struct vcpu *v, struct cpu_regs *r)
+{
+    struct pv_vcpu *p = pvv(v);
+    struct vcpu_info *vi = v->vcpu_info;
+
+    if (!vi || !p->callback[CALLBACKTYPE_event] || v->domain->is_shutting_down)
+        return;
+    if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) || vi->evtchn_upcall_mask)
+        return;
+    if (!bounce(v, r, NULL, p->callback[CALLBACKTYPE_event], true))
+        maybe_leave(v, r);
+}
+
 void pv_syscall_dispatch(struct cpu_regs *r)
 {
     struct vcpu *v = current_vcpu();
@@ -518,6 +538,7 @@ void pv_syscall_dispatch(struct cpu_regs *r)
     if (!(iret && r->rax == __HYPERVISOR_multicall))
         r->rax = (uint64_t)rc;                /* a continued multicall keeps its number */
     maybe_leave(v, r);
+    deliver_events(v, r);
 }
 
 /* ---- exceptions from the guest ---- */
@@ -605,6 +626,7 @@ void pv_run(struct vcpu *v)
     __asm__ volatile("mov %0, %%cr3" :: "r"(mode_l4(v, p->user_mode) << PAGE_SHIFT) : "memory");
     wrmsr(MSR_FS_BASE, p->fs_base);
     wrmsr(MSR_KGS, p->user_mode ? p->gs_base_user : p->gs_base_kernel);  /* swapped in by pv_enter */
+    deliver_events(v, &p->regs);            /* e.g. woken from SCHEDOP_block by one */
     p->running = true;
     pv_enter(&p->regs, &p->hv_rsp);
     p->fs_base = rdmsr(MSR_FS_BASE);
@@ -623,8 +645,10 @@ void pv_irq_return(struct cpu_regs *r)
 
     if (!v || v->domain->type != DOMTYPE_PV || !(p = pvv(v)) || !p->running)
         return;
-    if (!sched_should_yield())
+    if (!sched_should_yield()) {
+        deliver_events(v, r);
         return;
+    }
     if (++p->preemptions == 1)
         printk(LOG_INFO "d%u v%u: PV vCPU preempted in ring 3 (first time), rip %#lx\n",
                v->domain->domain_id, v->vcpu_id, r->rip);

@@ -8,6 +8,7 @@
 #include "pv_guest.h"
 #include <xen/callback.h>
 #include <xen/version.h>
+#include <xen/event_channel.h>
 
 const char pv_test_name[] = "pv_basic";
 extern char pv_ud_handler[];
@@ -212,6 +213,39 @@ static void check_multicall(void)
              (long)mc[70].result, -XEN_EINVAL);
 }
 
+extern char pv_event_callback[];
+extern volatile uint64_t pv_event_count;
+extern uint64_t pv_vcpu_info;
+
+/* Shared info mapped with update_va_mapping at a free page of the region,
+   an IPI event channel bound to ourselves, EVTCHNOP_send: the upcall must
+   reach the event callback before the hypercall returns to us. */
+static void check_events(void)
+{
+    uint64_t va = pv_si->pt_base + (pv_si->nr_pt_frames + 2) * PV_PAGE_SIZE;
+    struct callback_register cb = { .type = CALLBACKTYPE_event,
+                                    .address = (unsigned long)pv_event_callback };
+    struct evtchn_bind_ipi ipi = { .vcpu = 0 };
+    struct evtchn_send send;
+    long rc;
+
+    rc = pv_hcall(__HYPERVISOR_update_va_mapping, va, pv_si->shared_info | 0x67, UVMF_INVLPG, 0, 0);
+    pv_check(rc == 0, "shared info mapped with update_va_mapping", rc, 0);
+    pv_vcpu_info = va;                       /* vcpu_info[0] is at offset 0 */
+    rc = pv_hcall(__HYPERVISOR_callback_op, CALLBACKOP_register, (uint64_t)&cb, 0, 0, 0);
+    pv_check(rc == 0, "event callback registered", rc, 0);
+    ((volatile uint8_t *)va)[1] = 0;         /* evtchn_upcall_mask: events on */
+    rc = pv_hcall(__HYPERVISOR_event_channel_op, EVTCHNOP_bind_ipi, (uint64_t)&ipi, 0, 0, 0);
+    pv_check(rc == 0 && ipi.port > 0, "EVTCHNOP_bind_ipi", rc, 0);
+    send.port = ipi.port;
+    rc = pv_hcall(__HYPERVISOR_event_channel_op, EVTCHNOP_send, (uint64_t)&send, 0, 0, 0);
+    pv_check(rc == 0, "EVTCHNOP_send to ourselves", rc, 0);
+    pv_check(pv_event_count == 1, "the event upcall reached the event callback once",
+             (long)pv_event_count, 1);
+    pv_check(((volatile uint8_t *)va)[1] == 0, "iret unmasked events again",
+             ((volatile uint8_t *)va)[1], 0);
+}
+
 void pv_test_main(void)
 {
     check_start_info();
@@ -220,6 +254,7 @@ void pv_test_main(void)
     check_trap_bounce();
     check_registrations();
     check_multicall();
+    check_events();
     check_preemption();
     check_user_mode();
 }

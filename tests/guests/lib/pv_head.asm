@@ -121,3 +121,24 @@ section .data
 pv_saved_ksp: dq 0
 pv_cb_rax: dq 0
 pv_cb_cs: dq 0
+
+; --- the event callback (the event test) ------------------------------------------
+; Frame: RCX, R11, RIP, CS, RFLAGS, RSP, SS; events are masked on entry. Count,
+; clear vcpu_info[0].evtchn_upcall_pending (pv_vcpu_info points at it), and
+; HYPERVISOR_iret, whose RFLAGS.IF unmasks events again.
+section .text
+global pv_event_callback, pv_event_count, pv_vcpu_info
+pv_event_callback:
+    pop     rcx
+    pop     r11
+    push    rax
+    mov     rax, [rel pv_vcpu_info]
+    mov     byte [rax], 0               ; evtchn_upcall_pending
+    pop     rax
+    lock inc qword [rel pv_event_count]
+    push    0
+    jmp     hypercall_page + HYPERVISOR_iret * 32
+
+section .data
+pv_event_count: dq 0
+pv_vcpu_info: dq 0

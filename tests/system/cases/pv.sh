@@ -11,7 +11,8 @@
 # mmu_update accepted and refused, a #UD bounced to its handler and back
 # through HYPERVISOR_iret, segment bases and callbacks, a computation the
 # scheduler preempts, a user L4 and a trip to user mode and back through
-# the syscall callback, a continued multicall, SCHEDOP_shutdown).
+# the syscall callback, a continued multicall, an event channel upcall,
+# SCHEDOP_shutdown).
 
 PV_TEST_IMG=build/proxenos-test.elf
 PV_REL_IMG=build/proxenos.elf
@@ -55,6 +56,7 @@ t_pv_basic() {
     expect "$log" "\(d0\)   ok: a long computation survives preemption" "preempted and resumed" &&
     expect "$log" "\(d0\)   ok: user-mode SYSCALL reached the kernel's syscall callback" "user mode" &&
     expect "$log" "\(d0\)   ok: all 70 xen_version results are 4.17 \(across a continuation\)" "multicall" &&
+    expect "$log" "\(d0\)   ok: the event upcall reached the event callback once" "event upcall" &&
     expect_not "$log" "\(d0\) FAIL" "no failed check" &&
     expect "$log" "\(d0\) Test result: PASS" "the guest's verdict"
 }
