@@ -17,6 +17,7 @@
 #include <proxenos/gnttab.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/printk.h>
+#include <proxenos/vtime.h>
 
 #define X86_FLAGS_VM (1u << 17)
 
@@ -33,6 +34,8 @@ static const hcall_fn hypercall_table[NR_HYPERCALLS] = {
     [__HYPERVISOR_platform_op] = do_platform_op,        /* platform_op.c */
     [__HYPERVISOR_sysctl]      = do_sysctl,             /* platform_op.c */
     [__HYPERVISOR_domctl]      = do_domctl,             /* platform_op.c */
+    [__HYPERVISOR_set_timer_op] = do_set_timer_op,      /* vcpu_timer.c */
+    [__HYPERVISOR_vm_assist]   = do_vm_assist,          /* runstate.c */
 };
 
 static const char *const hypercall_names[NR_HYPERCALLS] = {
@@ -110,6 +113,7 @@ enum hvm_result hvm_hypercall(struct vcpu *v)
 
 void domain_xen_teardown(struct domain *d)
 {
+    vtime_domain_teardown(d);
     sched_watchdog_release(d);
     gnttab_domain_destroy(d);
 }

@@ -11,7 +11,9 @@
 #include <proxenos/io.h>
 #include <proxenos/printk.h>
 #include <proxenos/pv.h>
+#include <proxenos/runstate.h>
 #include <proxenos/sched.h>
+#include <proxenos/vtime.h>
 
 #define MAX_VCPUS_PER_CPU 16
 
@@ -37,14 +39,19 @@ unsigned int sched_pick_cpu(unsigned int vcpu_id)
 void sched_add_vcpu(struct vcpu *v)
 {
     struct sched_cpu *sc = &sched_cpus[v->processor];
+    bool added = false;
 
     spin_lock(&sc->lock);
-    if (sc->nr < MAX_VCPUS_PER_CPU)
+    if (sc->nr < MAX_VCPUS_PER_CPU) {
         sc->vcpus[sc->nr++] = v;
-    else
+        added = true;
+    } else {
         printk(LOG_ERR "d%u v%u: CPU %u has no room for another vCPU\n",
                v->domain->domain_id, v->vcpu_id, v->processor);
+    }
     spin_unlock(&sc->lock);
+    if (added)
+        runstate_change(v, RUNSTATE_runnable);
 }
 
 void sched_remove_vcpu(struct vcpu *v)
@@ -65,7 +72,8 @@ void sched_remove_vcpu(struct vcpu *v)
 
 void vcpu_wake(struct vcpu *v)
 {
-    __atomic_store_n(&v->is_blocked, false, __ATOMIC_RELEASE);
+    if (__atomic_exchange_n(&v->is_blocked, false, __ATOMIC_ACQ_REL))
+        runstate_wake(v);              /* blocked -> runnable, unless it still runs */
 }
 
 struct vcpu *current_vcpu(void)
@@ -132,6 +140,8 @@ __noreturn void scheduler_run(void)
             continue;
         }
         sc->current = v;
+        runstate_change(v, RUNSTATE_running);
+        vtime_update_vcpu_time(v, false);   /* pvclock (and wallclock) before it runs */
         sc->slice_over = false;
         set_timer(&sc->slice_timer, NOW() + MILLISECS(SCHED_SLICE_MS));
         do {
@@ -148,6 +158,7 @@ __noreturn void scheduler_run(void)
         } while (!sched_should_yield());
         local_irq_disable();
         stop_timer(&sc->slice_timer);
+        runstate_change(v, runstate_after_run(v));
         sc->current = NULL;
         if (cpu == 0)
             console_poll();

@@ -14,15 +14,20 @@
  *      than the caller is still up. The page stays allocated to the domain
  *      for as long as the domain lives (memory_op.c never frees a displaced
  *      frame), so the hypervisor's pointer into it stays valid.
- *  everything else (up, down, initialise, runstate, periodic and
- *      singleshot timers, vcpu_time area, send_nmi, get_physid): -ENOSYS
- *      until the PV time and SMP interfaces exist.
+ *      The vCPU's pvclock is rewritten in its new place at once.
+ *  get_runstate_info, register_runstate_memory_area: runstate.c.
+ *  set/stop_periodic_timer, set/stop_singleshot_timer: vcpu_timer.c.
+ *  register_vcpu_time_memory_area: vtime.c.
+ *  everything else (up, down, initialise, send_nmi, get_physid): -ENOSYS
+ *      until the SMP interfaces exist.
  */
 #include <proxenos/xen_abi.h>
 #include <proxenos/domain.h>
 #include <proxenos/guest_access.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/lib.h>
+#include <proxenos/runstate.h>
+#include <proxenos/vtime.h>
 
 int vcpu_info_offset_check(uint64_t offset, size_t size, size_t align)
 {
@@ -95,8 +100,22 @@ long do_vcpu_op(struct vcpu *v, struct hcall *h)
     switch ((int)h->arg[0]) {
     case VCPUOP_is_up:
         return __atomic_load_n(&target->is_up, __ATOMIC_ACQUIRE) ? 1 : 0;
-    case VCPUOP_register_vcpu_info:
-        return register_vcpu_info(v, target, h);
+    case VCPUOP_register_vcpu_info: {
+        long rc = register_vcpu_info(v, target, h);
+        if (!rc)
+            vtime_update_vcpu_time(target, true);
+        return rc;
+    }
+    case VCPUOP_get_runstate_info:
+    case VCPUOP_register_runstate_memory_area:
+        return runstate_vcpu_op(v, target, (int)h->arg[0], h);
+    case VCPUOP_set_periodic_timer:
+    case VCPUOP_stop_periodic_timer:
+    case VCPUOP_set_singleshot_timer:
+    case VCPUOP_stop_singleshot_timer:
+        return vcpu_timer_op(v, target, (int)h->arg[0], h);
+    case VCPUOP_register_vcpu_time_memory_area:
+        return vtime_register_time_area(v, target, h);
     default:
         return -ENOSYS;
     }

@@ -17,8 +17,10 @@
  *     RDTSCP/RDPID (TSC_AUX is not switched), TSC_ADJUST, MPX, SGX, PT,
  *     PKU (PKRU is not switched), CET, AMX, XSAVES (IA32_XSS not emulated),
  *     LA57, WAITPKG, the thermal/power leaves, AMD TOPOEXT/CMP_LEGACY/SEV;
- *   - TSC-deadline is hidden until the vLAPIC implements IA32_TSC_DEADLINE;
- *   - forced: the hypervisor bit (leaf 1 ECX 31), x2APIC, HTT, ARAT;
+ *   - forced: the hypervisor bit (leaf 1 ECX 31), x2APIC, HTT, ARAT, and
+ *     TSC-deadline, which the vLAPIC emulates whatever the host has (Xen
+ *     passes the host's bit; offering it spares a guest that drives the
+ *     APIC timer Linux's 100 ms calibration of it);
  *   - dynamic: OSXSAVE follows the guest's CR4, APIC its IA32_APIC_BASE.
  * Topology: vCPU i has APIC ID 2i (Xen's convention, also the vLAPIC's):
  * one package, one core per vCPU, each core with room for two threads.
@@ -175,7 +177,7 @@ static void leaf1(const struct hvm_cpuid_input *in, uint64_t xcr0, struct cpuid_
 
     r->a = h.a;
     r->b = (h.b & 0xffff) | MIN(lppp, 0xffu) << 16 | apic_id(in) << 24;
-    r->c = (h.c & leaf1_ecx) | F(HYPERVISOR) | F(X2APIC);
+    r->c = (h.c & leaf1_ecx) | F(HYPERVISOR) | F(X2APIC) | F(TSC_DEADLINE);
     if (!xcr0)
         r->c &= ~(F(XSAVE) | ymm_leaf1_ecx);
     else if (!(xcr0 & XSTATE_YMM))
@@ -371,7 +373,9 @@ static void xen_leaf(const struct hvm_cpuid_input *in, uint32_t leaf, uint32_t s
             r->a = in->tsc_reliable ? 1u << 1 : 0;
             r->c = in->tsc_khz;
         } else if (sub == 1) {
-            r->c = in->tsc_mul_frac;                    /* offset 0: guest TSC = host TSC */
+            /* The pvclock's own factor (common/vtime.c): offset 0, the
+               guest TSC is the host's, unscaled. */
+            r->c = in->tsc_mul_frac;
             r->d = (uint32_t)(int32_t)in->tsc_shift;
         } else if (sub == 2) {
             r->a = in->tsc_khz;

@@ -1,15 +1,19 @@
 /*
- * Interrupt delivery into HVM/PVH vCPUs before each VM entry. Today the
- * only source is the event-channel upcall, delivered as Xen does for
- * HVM_PARAM_CALLBACK_IRQ of type "vector" (xen/include/public/hvm/params.h):
- * while vcpu_info->evtchn_upcall_pending is set and not masked, the vector
- * is injected as an external interrupt whenever the guest can take one.
- * It does not go through the local APIC, so the guest does not EOI it. A
- * per-vCPU vector (HVMOP_set_evtchn_upcall_vector) takes precedence.
+ * Interrupt delivery into HVM/PVH vCPUs before each VM entry. Two sources:
+ *  - the event-channel upcall, delivered as Xen does for
+ *    HVM_PARAM_CALLBACK_IRQ of type "vector" (xen/include/public/hvm/params.h):
+ *    while vcpu_info->evtchn_upcall_pending is set and not masked, the
+ *    vector is injected as an external interrupt whenever the guest can
+ *    take one. It does not go through the local APIC, so the guest does not
+ *    EOI it. A per-vCPU vector (HVMOP_set_evtchn_upcall_vector) takes
+ *    precedence. It goes first, as Xen checks it before the local APIC;
+ *  - the vLAPIC (vlapic.c): the highest IRR vector above the processor
+ *    priority, moved to ISR once injected.
  */
 #include <proxenos/domain.h>
 #include <proxenos/hvm.h>
 #include <proxenos/hvm_intr.h>
+#include <proxenos/vlapic.h>
 #include <xen/hvm/params.h>
 
 #define CALLBACK_TYPE_SHIFT 56
@@ -36,7 +40,19 @@ static uint8_t upcall_vector(const struct vcpu *v)
 
 bool hvm_vcpu_has_work(const struct vcpu *v)
 {
-    return upcall_vector(v) && hvm_events_pending(v);
+    return (upcall_vector(v) && hvm_events_pending(v)) || vlapic_pending_vector(v) >= 0;
+}
+
+/* The vLAPIC's vector, acknowledged only once the backend took it. */
+static void vlapic_assist(struct vcpu *v)
+{
+    int vec = vlapic_pending_vector(v);
+    struct hvm_event ev = { .vector = (uint8_t)vec, .type = HVM_EV_EXT_INTR };
+
+    if (vec < 0)
+        return;
+    if (hvm_ops->interrupt_window(v) && hvm_ops->inject_event(v, &ev))
+        vlapic_ack_vector(v, (uint8_t)vec);
 }
 
 void hvm_intr_assist(struct vcpu *v)
@@ -44,8 +60,10 @@ void hvm_intr_assist(struct vcpu *v)
     uint8_t vec = upcall_vector(v);
     struct hvm_event ev = { .vector = vec, .type = HVM_EV_EXT_INTR };
 
-    if (!vec || !hvm_events_pending(v))
+    if (!vec || !hvm_events_pending(v)) {
+        vlapic_assist(v);
         return;
+    }
     /* Closed window: the backend exits as soon as it opens, and we retry. */
     if (hvm_ops->interrupt_window(v))
         hvm_ops->inject_event(v, &ev);

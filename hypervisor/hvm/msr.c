@@ -15,6 +15,7 @@
  *   APIC_BASE, 0x800-0x8ff   the vLAPIC's (vlapic.c), #GP where it refuses.
  *   TSC             reads RDTSC (the guest TSC is the host's: no offset);
  *                   writes are ignored: there is no TSC offset to move.
+ *   TSC_DEADLINE    the vLAPIC's timer (vlapic.c), in either APIC mode.
  *   MTRRs           per-vCPU copies (cap: 8 variable ranges, fixed ranges,
  *                   WC); writes checked for valid types and reserved bits.
  *                   They describe, they do not act: with nested paging the
@@ -49,6 +50,7 @@
 #define MSR_MISC_FEATURES        0x00000140
 #define MSR_MISC_ENABLE          0x000001a0
 #define MSR_DEBUGCTL             0x000001d9
+#define MSR_TSC_DEADLINE         0x000006e0
 #define MSR_MTRR_PHYS_FIRST      0x00000200
 #define MSR_MTRR_PHYS_LAST       0x0000020f
 #define MSR_MTRR_FIX64K_00000    0x00000250
@@ -257,6 +259,7 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     case MSR_EFER:                 *val = hvm_ops->get_efer(v); return MSR_OK;
     case MSR_APIC_BASE:            *val = vlapic_get_base(v); return MSR_OK;
     case MSR_IA32_TSC:             *val = rdtsc(); return MSR_OK;
+    case MSR_TSC_DEADLINE:         return vlapic_msr_read(v, msr, val) ? MSR_GP : MSR_OK;
     case MSR_PAT:                  *val = msrs(v)->pat; return MSR_OK;
     case MSR_MTRR_CAP:             *val = MTRR_CAP; return MSR_OK;
     case MSR_MTRR_DEF_TYPE:        *val = msrs(v)->mtrr_def_type; return MSR_OK;
@@ -338,6 +341,8 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
         return vlapic_set_base(v, val) ? MSR_GP : MSR_OK;
     case MSR_IA32_TSC:
         return MSR_OK;                    /* ignored: no TSC offset to move */
+    case MSR_TSC_DEADLINE:
+        return vlapic_msr_write(v, msr, val) ? MSR_GP : MSR_OK;
     case MSR_PAT:
         if (!msr_pat_valid(val))
             return MSR_GP;

@@ -176,7 +176,7 @@ static void amd_hides_svm_and_friends(void **state)
     assert_true(l1.c & BIT(31));                         /* hypervisor */
     assert_true(l1.c & BIT(21));                         /* x2APIC, forced */
     assert_false(l1.c & BIT(3));                         /* MONITOR */
-    assert_false(l1.c & BIT(24));                        /* TSC deadline */
+    assert_true(l1.c & BIT(24));                         /* TSC deadline: the vLAPIC's */
     assert_false(l1.c & BIT(27));                        /* OSXSAVE: guest CR4 clear */
     assert_true(l1.c & BIT(28));                         /* AVX */
     assert_false(l1.d & (BIT(7) | BIT(14)));             /* MCE, MCA */
@@ -207,7 +207,8 @@ static void intel_hides_vmx_and_friends(void **state)
     struct cpuid_regs l1 = q(1, 0), l7 = q(7, 0);
 
     assert_false(l1.c & (BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8)));
-    assert_false(l1.c & (BIT(14) | BIT(15) | BIT(18) | BIT(24)));
+    assert_false(l1.c & (BIT(14) | BIT(15) | BIT(18)));
+    assert_true(l1.c & BIT(24));                         /* TSC deadline: the vLAPIC's */
     assert_true(l1.c & (BIT(31) | BIT(21) | BIT(17)));   /* hypervisor, x2APIC, PCID */
     assert_false(l1.d & (BIT(21) | BIT(22) | BIT(29) | BIT(31) | BIT(7) | BIT(14)));
     assert_zero(q(0xa, 0));                              /* architectural PMU */

@@ -170,6 +170,26 @@ long evtchn_poll(struct vcpu *vc, uint64_t ports, uint32_t nr, uint64_t timeout)
     return 0;
 }
 
+/* The time interface has its own host test (test_vtime.c): here only that
+   vcpu_op, set_timer_op and vm_assist reach it. */
+static int time_calls, time_last_cmd = -1;
+static long time_stub(int cmd)
+{
+    time_calls++;
+    time_last_cmd = cmd;
+    return -ENODATA;
+}
+long runstate_vcpu_op(struct vcpu *c, struct vcpu *t, int cmd, struct hcall *h) { return time_stub(cmd); }
+long vcpu_timer_op(struct vcpu *c, struct vcpu *t, int cmd, struct hcall *h) { return time_stub(cmd); }
+long vtime_register_time_area(struct vcpu *c, struct vcpu *t, struct hcall *h)
+{
+    return time_stub(VCPUOP_register_vcpu_time_memory_area);
+}
+long do_set_timer_op(struct vcpu *vc, struct hcall *h) { return time_stub(1000); }
+long do_vm_assist(struct vcpu *vc, struct hcall *h) { return time_stub(1001); }
+void vtime_update_vcpu_time(struct vcpu *vc, bool force) { }
+void vtime_domain_teardown(struct domain *d) { }
+
 /* Grant tables (grant_table.c is linked: XENMAPSPACE_grant_table goes
    through it) have their own host test, test_gnttab.c; these are its seams. */
 void *gnttab_frame_va(mfn_t mfn) { return NULL; }
@@ -365,7 +385,7 @@ static void xen_version(void **state)
     assert_int_equal(fi.submap, 1u << XENFEAT_writable_page_tables |
                      1u << XENFEAT_auto_translated_physmap | 1u << XENFEAT_hvm_callback_vector |
                      1u << XENFEAT_dom0 | 1u << XENFEAT_memory_op_vnode_supported |
-                     1u << XENFEAT_not_direct_mapped);
+                     1u << XENFEAT_not_direct_mapped | 1u << XENFEAT_hvm_safe_pvclock);
     dom.is_initial = false;
     assert_false(xenver_features(&dom) & (1u << XENFEAT_dom0));
     fi.submap_idx = 1;
@@ -1002,9 +1022,24 @@ static void vcpu_op(void **state)
     assert_int_equal(VCPU(VCPUOP_is_up, 8, 0), -ENOENT);
     assert_int_equal(VCPU(VCPUOP_is_up, 0xffffffff, 0), -ENOENT);
     assert_int_equal(VCPU(VCPUOP_is_up, 1ull << 32, 0), 1);   /* an unsigned int: vCPU 0 */
-    assert_int_equal(VCPU(VCPUOP_get_runstate_info, 0, G(0)), -ENOSYS);
-    assert_int_equal(VCPU(VCPUOP_set_singleshot_timer, 0, G(0)), -ENOSYS);
+    /* The time ops go to runstate.c, vcpu_timer.c and vtime.c. */
+    static const int time_ops[] = {
+        VCPUOP_get_runstate_info, VCPUOP_register_runstate_memory_area,
+        VCPUOP_set_periodic_timer, VCPUOP_stop_periodic_timer, VCPUOP_set_singleshot_timer,
+        VCPUOP_stop_singleshot_timer, VCPUOP_register_vcpu_time_memory_area,
+    };
+    for (size_t i = 0; i < sizeof(time_ops) / sizeof(time_ops[0]); i++) {
+        time_calls = 0;
+        assert_int_equal(VCPU(time_ops[i], 1, G(0)), -ENODATA);
+        assert_int_equal(time_calls, 1);
+        assert_int_equal(time_last_cmd, time_ops[i]);
+    }
+    assert_int_equal(call(__HYPERVISOR_set_timer_op, 0, 0, 0), -ENODATA);
+    assert_int_equal(call(__HYPERVISOR_vm_assist, 0, 5, 0), -ENODATA);
+    assert_int_equal(time_last_cmd, 1001);
+    time_calls = 0;
     assert_int_equal(VCPU(VCPUOP_get_runstate_info, 5, G(0)), -ENOENT);
+    assert_int_equal(time_calls, 0);
     assert_int_equal(VCPU(0x100, 0, G(0)), -ENOSYS);
 }
 

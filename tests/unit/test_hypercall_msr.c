@@ -333,6 +333,10 @@ static void apic_and_tsc(void **state)
     assert_int_equal(val, 0x1122334455667788ull);
     assert_gp(rd(0x8ff, &val));
     assert_int_equal(vlapic_last_msr, 0x8ff);
+    assert_gp(rd(0x6e0, &val));                          /* TSC_DEADLINE: the vLAPIC's answer */
+    assert_int_equal(vlapic_last_msr, 0x6e0);
+    assert_gp(wr(0x6e0, 1));
+    assert_int_equal(vlapic_last_msr, 0x6e0);
     assert_int_equal(wr(0x808, 0x10), HVM_DONE);
     assert_gp(wr(0x830, 0));
     assert_int_equal(rd(0x10, &val), HVM_DONE);
@@ -343,7 +347,7 @@ static void apic_and_tsc(void **state)
 static void refused(void **state)
 {
     uint64_t val;
-    const uint32_t msrs[] = { 0x48, 0x49, 0x10a, 0x10b, 0x3b, 0x6e0, 0xda0, 0xc0000103,
+    const uint32_t msrs[] = { 0x48, 0x49, 0x10a, 0x10b, 0x3b, 0xda0, 0xc0000103,
                               0x179, 0x400, 0x1d9 + 1, 0xc0010000, 0x12345678 };
 
     for (size_t i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {

@@ -54,13 +54,14 @@ long do_memory_op(struct vcpu *v, struct hcall *h);
 long do_hvm_op(struct vcpu *v, struct hcall *h);
 long do_vcpu_op(struct vcpu *v, struct hcall *h);
 
-/* Features not yet provided, so not yet advertised (docs/SUPPORT.md):
-   the event channel upcall vector (HVMOP_set_evtchn_upcall_vector, CPUID
-   0x40000004 XEN_HVM_CPUID_UPCALL_VECTOR) and the PV clock and timers
-   (runstate area, singleshot timer: XENFEAT_hvm_safe_pvclock, which makes
-   Linux BUG() when VCPUOP_register_runstate_memory_area then fails). */
+/* Features advertised only once provided (docs/SUPPORT.md): the event
+   channel upcall vector (HVMOP_set_evtchn_upcall_vector, CPUID 0x40000004
+   XEN_HVM_CPUID_UPCALL_VECTOR), and the PV clock and timers
+   (XENFEAT_hvm_safe_pvclock: Linux then takes the Xen clocksource and
+   clockevent, and BUG()s if VCPUOP_register_runstate_memory_area or the
+   singleshot timer fail; common/{vtime,runstate,vcpu_timer}.c). */
 #define HVM_HAVE_UPCALL_VECTOR 1
-#define HVM_HAVE_PV_TIME       0
+#define HVM_HAVE_PV_TIME       1
 
 /* Releases what the hypercalls gave a domain (watchdog timers, grant
    tables: gnttab.h). domain_destroy() calls it before freeing the domain. */
