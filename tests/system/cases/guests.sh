@@ -22,7 +22,7 @@
 GUEST_HV=build/proxenos.elf
 GUEST_HV_OPTS="console=com1 dom0=pvh"
 GUESTS_PASSING="selftest discovery xen_version console_io sched_op memory_op hvm_op vcpu_op
-    cpuid_msr io_ports mmio exceptions evtchn gnttab"
+    cpuid_msr io_ports mmio exceptions time evtchn gnttab"
 GUESTS_HCALLPAGE="xen_version memory_op vcpu_op"
 NATIVE_PASS=33 NATIVE_FAIL=35 NATIVE_SKIP=39   # lib/setup.c: 0x10, 0x11, 0x13 to port 0xf4
 
