@@ -16,10 +16,11 @@
 # linux-qemu and linux-bochs-vmx (Intel VMX) require every milestone up to
 # LINUX_MILESTONE; the default is what the committed hypervisor reaches and
 # moves up as the pieces land (the full boot is LINUX_MILESTONE=poweroff,
-# which the *-full-slow runs of `make test-slow` always require). A failed run prints the furthest milestone,
-# the hypercalls the hypervisor refused and the last console lines.
+# which the *-full-slow runs of `make test-slow` always require). A failed
+# run prints the furthest milestone, the hypercalls the hypervisor refused
+# and the last console lines.
 #
-# Runs are bounded: QEMU is stopped when its log stays silent for
+# Runs are bounded: the emulator is stopped when its log stays silent for
 # LINUX_QUIET seconds (a hung boot) and after LINUX_TIMEOUT in any case.
 
 LINUX_HV=build/proxenos.elf
@@ -126,8 +127,8 @@ t_linux_qemu() {
 }
 systest linux-qemu t_linux_qemu
 
-# The whole boot, power-off included (make test-slow; the lead moves it into
-# `make test` by raising LINUX_MILESTONE's default to poweroff).
+# The whole boot, power-off included (make test-slow; `make test` gets it
+# when LINUX_MILESTONE's default is raised to poweroff).
 t_linux_qemu_full() {
     local log=$LOGDIR/$1.log
     linux_files || return 1
