@@ -48,7 +48,7 @@ help:
 	@echo "make run        boot Proxenos under QEMU with Debian's Linux as dom0 (a shell on hvc0)"
 	@echo "make linux      fetch Debian's kernel, extract build/linux/vmlinux, build the initramfs"
 	@echo "make test       build and run every test (unit, fuzz, system)"
-	@echo "make test-slow  the long system tests (Linux under Bochs VMX)"
+	@echo "make test-slow  the long system tests (Linux under Bochs SVM, ryzen)"
 	@echo "make bench      print the benchmark tables"
 	@echo "make iso        build/proxenos.iso: a GRUB ISO with the default modules"
 	@echo "make deps       install the Debian packages the build and tests need"
