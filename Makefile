@@ -166,7 +166,7 @@ $(LINUX)/initramfs.cpio: tools/mkinitramfs.sh tools/mkcpio.py tools/initramfs/in
 
 # deps first (liblzma-dev is needed to build the extractor), then the files.
 linux: deps
-	@$(MAKE) --no-print-directory $(LINUX_FILES)
+	@$(MAKE) -s --no-print-directory $(LINUX_FILES)
 
 # --- top-level commands ------------------------------------------------------------
 ISO_DEPS := $(B)/proxenos.elf tools/mkiso.sh
