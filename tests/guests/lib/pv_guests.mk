@@ -5,6 +5,8 @@
 PV_GUEST_NAMES := $(patsubst $(GUEST_DIR)/t_pv_%.c,pv_%,$(sort $(wildcard $(GUEST_DIR)/t_pv_*.c)))
 PV_GUEST_ELFS  := $(addprefix $(B)/guests/,$(addsuffix .elf,$(PV_GUEST_NAMES)))
 PV_GUEST_LIB   := $(B)/guests/pvlib/pv_lib.o $(B)/guests/pvlib/pv_head.o
+# The root Makefile builds $(GUEST_ELFS) for `all` and `test`: PV guests too.
+GUEST_ELFS     += $(PV_GUEST_ELFS)
 
 .PHONY: pv-guests
 guests: $(PV_GUEST_ELFS)
