@@ -16,7 +16,7 @@
  * Not yet: the failsafe callback, set_gdt/update_descriptor, grant tables,
  * vcpu_op and memory_op for PV, SYSCALL32/SYSENTER, SMP.
  */
-#include <proxenos/pv.h>
+#include "pv_internal.h"
 #include <proxenos/cpu.h>
 #include <proxenos/domain.h>
 #include <proxenos/hypercall.h>
@@ -30,13 +30,7 @@
 #include <proxenos/evtchn.h>
 #include <xen/callback.h>
 
-#define FLAT_RING3_CS32   0xe023
-#define FLAT_RING3_DS     0xe02b
-#define FLAT_RING3_CS64   0xe033
-#define PV_GDT_ORDER      4                 /* 16 pages: entries up to 0xe03f */
-#define PV_GDT_LIMIT      (0xe040 - 1)
 #define PV_SYSCALL_VEC    0x100
-#define RFLAGS_IF         0x200ULL
 #define RFLAGS_USER_MASK  0x00000dd5ULL     /* CF PF AF ZF SF TF DF OF: what a guest may set */
 #define SFMASK            0x44700ULL        /* IF TF DF NT AC cleared on SYSCALL */
 
@@ -47,26 +41,7 @@ void pv_enter(struct cpu_regs *guest, uint64_t *saved_rsp);
 __noreturn void pv_leave(uint64_t saved_rsp);
 extern char pv_syscall_entry[];
 
-struct pv_vcpu {
-    struct cpu_regs regs;               /* (v) guest state while not running */
-    uint64_t hv_rsp;                    /* (v) pv_enter's saved stack */
-    struct trap_info traps[32];         /* (v) set_trap_table, by vector */
-    bool running;                       /* (v) between pv_enter and pv_leave */
-    uint64_t fs_base, gs_base_kernel;   /* (v) set_segment_base; live in the MSRs while running */
-    uint64_t gs_base_user;              /* (v) kept for user mode (not yet run) */
-    uint64_t kernel_ss, kernel_sp;      /* (v) stack_switch: the stack for user->kernel */
-    uint64_t callback[8];               /* (v) CALLBACKTYPE_*: addresses (not yet delivered) */
-    uint32_t callback_flags[8];         /* (v) CALLBACKF_* */
-    uint64_t preemptions;               /* (v) left to the scheduler from an interrupt */
-    bool user_mode;                     /* (v) guest user mode: the user L4, user GS base */
-};
-
-#define MSR_KGS  0xc0000102              /* MSR_KERNEL_GS_BASE */
-
-static bool bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t target,
-                   bool mask_events);
-
-static mfn_t mode_l4(struct vcpu *v, bool user)
+mfn_t pv_mode_l4(struct vcpu *v, bool user)
 {
     struct pv_domain *pd = pv_domain_of(v->domain);
 
@@ -89,7 +64,7 @@ static void toggle_mode(struct vcpu *v, bool to_user)
         wrmsr(MSR_KGS, p->gs_base_kernel);
     }
     p->user_mode = to_user;
-    __asm__ volatile("mov %0, %%cr3" :: "r"(mode_l4(v, to_user) << PAGE_SHIFT) : "memory");
+    __asm__ volatile("mov %0, %%cr3" :: "r"(pv_mode_l4(v, to_user) << PAGE_SHIFT) : "memory");
 }
 
 static uint64_t *pv_gdt[MAX_CPUS];
@@ -116,11 +91,6 @@ static uint64_t *gdt_for(unsigned int cpu)
     return g;
 }
 
-static struct pv_vcpu *pvv(struct vcpu *v)
-{
-    return v->vendor;
-}
-
 int pv_vcpu_start(struct vcpu *v, const struct pv_entry_state *e)
 {
     struct pv_vcpu *p = xzalloc(sizeof(*p));
@@ -142,6 +112,8 @@ int pv_vcpu_start(struct vcpu *v, const struct pv_entry_state *e)
 
 void pv_vcpu_free(struct vcpu *v)
 {
+    if (v->vendor)
+        pv_drop_gdt(v);
     xfree(v->vendor);
     v->vendor = NULL;
 }
@@ -206,8 +178,7 @@ static long pv_set_trap_table(struct vcpu *v, uint64_t list)
             return 0;
         if (!pv_addr_ok(t.address))
             return -EINVAL;
-        if (t.vector < ARRAY_SIZE(p->traps))
-            p->traps[t.vector] = t;
+        p->traps[t.vector] = t;             /* vector is a uint8_t: 0-255 */
     }
     return 0;
 }
@@ -225,9 +196,9 @@ static long pv_iret(struct vcpu *v, struct cpu_regs *r)
         return -EFAULT;
     }
     to_user = (c.cs & 3) == 3;
-    if (!pv_addr_ok(c.rip) || !pv_addr_ok(c.rsp) || (to_user && !mode_l4(v, true))) {
+    if (!pv_addr_ok(c.rip) || !pv_addr_ok(c.rsp) || (to_user && !pv_mode_l4(v, true))) {
         domain_crash(v->domain, CRASH_HYPERVISOR, "PV iret: bad frame rip %#lx cs %#lx%s", c.rip,
-                     c.cs, to_user && !mode_l4(v, true) ? " (no user page tables)" : "");
+                     c.cs, to_user && !pv_mode_l4(v, true) ? " (no user page tables)" : "");
         return -EINVAL;
     }
     r->rip = c.rip;
@@ -266,8 +237,10 @@ static long pv_set_segment_base(struct vcpu *v, uint64_t which, uint64_t base)
         p->gs_base_kernel = base;
         wrmsr(MSR_KGS, base);               /* the kernel's, active: we are in kernel mode */
         return 0;
+    case SEGBASE_GS_USER_SEL:
+        return pv_set_gs_user_sel(v, base);
     default:
-        return -EINVAL;                     /* GS_USER_SEL: no user mode yet */
+        return -EINVAL;
     }
 }
 
@@ -314,35 +287,7 @@ static long pv_set_callbacks(struct vcpu *v, uint64_t a[5])
     return 0;
 }
 
-static long pv_mm_call(struct vcpu *v, unsigned int nr, uint64_t a[5])
-{
-    struct pv_domain *pd = pv_domain_of(v->domain);
-    unsigned int done = 0;
-    long rc;
-
-    if (nr == __HYPERVISOR_update_va_mapping)
-        return pv_update_va_mapping(&pd->mm, v->vcpu_id, a[0], a[1], a[2]);
-    if (a[1] > 64)
-        return -EINVAL;                     /* no continuations yet: small batches */
-    if (nr == __HYPERVISOR_mmu_update) {
-        struct mmu_update req[64];
-
-        if (pv_copy_linear(v, req, a[0], a[1] * sizeof(req[0]), false))
-            return -EFAULT;
-        rc = pv_mmu_update(&pd->mm, v->vcpu_id, req, (unsigned int)a[1], &done, (unsigned int)a[3]);
-    } else {
-        struct mmuext_op op[64];
-
-        if (pv_copy_linear(v, op, a[0], a[1] * sizeof(op[0]), false))
-            return -EFAULT;
-        rc = pv_mmuext_op(&pd->mm, v->vcpu_id, op, (unsigned int)a[1], &done, (unsigned int)a[3]);
-    }
-    if (a[2] && pv_copy_linear(v, (uint32_t[]){ done }, a[2], sizeof(uint32_t), true))
-        return -EFAULT;
-    return rc;
-}
-
-static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret);
+static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont);
 
 /* ---- HYPERVISOR_multicall through the validator's pv_multicall ---- */
 
@@ -384,9 +329,8 @@ static enum pv_mc_disp mc_dispatch(void *c, struct multicall_entry *call, bool *
 {
     struct mc_ctx *m = c;
     struct cpu_regs tmp = *m->r;
-    bool iret = false;
+    bool cont = false;
 
-    (void)preempted;
     m->done++;
     if (call->op == __HYPERVISOR_iret || call->op == __HYPERVISOR_multicall) {
         call->result = (xen_ulong_t)-EINVAL;
@@ -398,7 +342,17 @@ static enum pv_mc_disp mc_dispatch(void *c, struct multicall_entry *call, bool *
     tmp.rdx = call->args[2];
     tmp.r10 = call->args[3];
     tmp.r8 = call->args[4];
-    call->result = (xen_ulong_t)dispatch(m->v, &tmp, &iret);
+    call->result = (xen_ulong_t)dispatch(m->v, &tmp, &cont);
+    if (cont) {
+        /* The sub-call continues (mmu_update past its batch): the entry
+           gets its advanced arguments and the multicall stops there. */
+        call->args[0] = tmp.rdi;
+        call->args[1] = tmp.rsi;
+        call->args[2] = tmp.rdx;
+        call->args[3] = tmp.r10;
+        call->args[4] = tmp.r8;
+        *preempted = true;
+    }
     return m->v->domain->is_shutting_down ? PV_MC_EXIT : PV_MC_CONTINUE;
 }
 
@@ -433,7 +387,7 @@ static long pv_multicall_op(struct vcpu *v, struct cpu_regs *r, bool *cont)
     return rc;
 }
 
-static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret)
+static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
 {
     uint64_t nr = r->rax;
     uint64_t a[5] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8 };
@@ -446,14 +400,25 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret)
     block_speculation();
     switch (nr) {
     case __HYPERVISOR_iret:
-        *iret = true;
-        return pv_iret(v, r);
+        return pv_iret(v, r);               /* the frame's RAX */
     case __HYPERVISOR_set_trap_table:
         return pv_set_trap_table(v, a[0]);
     case __HYPERVISOR_mmu_update:
     case __HYPERVISOR_mmuext_op:
     case __HYPERVISOR_update_va_mapping:
-        return pv_mm_call(v, (unsigned int)nr, a);
+        return pv_mm_call(v, r, cont);       /* *cont: a continuation, RAX untouched */
+    case __HYPERVISOR_set_gdt:
+        return pv_set_gdt(v, a[0], a[1]);
+    case __HYPERVISOR_update_descriptor:
+        return pv_update_descriptor(v, a[0], a[1]);
+    case __HYPERVISOR_memory_op:
+        return pv_memory_op(v, a[0], a[1]);
+    case __HYPERVISOR_vcpu_op:
+        return pv_vcpu_op(v, a[0], a[1], a[2]);
+    case __HYPERVISOR_physdev_op:
+        return pv_physdev_op(v, a[0], a[1]);
+    case __HYPERVISOR_grant_table_op:
+        return pv_grant_table_op(v, a[0], a[1], a[2]);
     case __HYPERVISOR_console_io:
         return do_console_io(v, &h);
     case __HYPERVISOR_xen_version:
@@ -465,8 +430,7 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *iret)
     case __HYPERVISOR_fpu_taskswitch:
         return 0;                           /* CR0.TS is not virtualised yet */
     case __HYPERVISOR_multicall:
-        *iret = false;
-        return pv_multicall_op(v, r, iret);   /* *iret: a continuation, RAX untouched */
+        return pv_multicall_op(v, r, cont);
     case __HYPERVISOR_set_segment_base:
         return pv_set_segment_base(v, a[0], a[1]);
     case __HYPERVISOR_stack_switch:
@@ -515,7 +479,7 @@ static void deliver_events(struct vcpu *v, struct cpu_regs *r)
         return;
     if (!__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) || vi->evtchn_upcall_mask)
         return;
-    if (!bounce(v, r, NULL, p->callback[CALLBACKTYPE_event], true))
+    if (!pv_bounce(v, r, NULL, p->callback[CALLBACKTYPE_event], true))
         maybe_leave(v, r);
 }
 
@@ -523,20 +487,20 @@ void pv_syscall_dispatch(struct cpu_regs *r)
 {
     struct vcpu *v = current_vcpu();
     struct pv_vcpu *p = pvv(v);
-    bool iret = false;
+    bool cont = false;
     long rc;
 
     if (p->user_mode) {
         /* SYSCALL from guest user space goes to the guest kernel's
            syscall callback (Xen's lstar_enter from user mode). */
-        bounce(v, r, NULL, p->callback[CALLBACKTYPE_syscall],
+        pv_bounce(v, r, NULL, p->callback[CALLBACKTYPE_syscall],
                p->callback_flags[CALLBACKTYPE_syscall] & CALLBACKF_mask_events);
         maybe_leave(v, r);                  /* if it crashed the domain */
         return;
     }
-    rc = dispatch(v, r, &iret);
-    if (!(iret && r->rax == __HYPERVISOR_multicall))
-        r->rax = (uint64_t)rc;                /* a continued multicall keeps its number */
+    rc = dispatch(v, r, &cont);
+    if (!cont)
+        r->rax = (uint64_t)rc;                /* a continued call keeps its number */
     maybe_leave(v, r);
     deliver_events(v, r);
 }
@@ -551,8 +515,8 @@ void pv_syscall_dispatch(struct cpu_regs *r)
  * kernel context to guest"), RFLAGS.IF is the event mask's inverse.
  * False if the domain was crashed instead.
  */
-static bool bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t target,
-                   bool mask_events)
+bool pv_bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t target,
+               bool mask_events)
 {
     struct pv_vcpu *p = pvv(v);
     bool from_user = p->user_mode;
@@ -595,10 +559,15 @@ bool pv_trap_bounce(struct cpu_regs *r)
 
     if (!v || v->domain->type != DOMTYPE_PV || !(p = pvv(v)) || !p->running)
         return false;
+    if ((r->vector == 6 || r->vector == 13) && pv_emulate_op(v, r)) {
+        maybe_leave(v, r);                  /* e.g. it crashed the domain */
+        deliver_events(v, r);
+        return true;
+    }
     t = &p->traps[r->vector];               /* vector < 32: trap_dispatch */
     if (r->vector == 14)
         v->vcpu_info->arch.cr2 = ({ uint64_t c; __asm__ volatile("mov %%cr2, %0" : "=r"(c)); c; });
-    if (!bounce(v, r, has_ec ? &r->error_code : NULL, t->address, TI_GET_IF(t)))
+    if (!pv_bounce(v, r, has_ec ? &r->error_code : NULL, t->address, TI_GET_IF(t)))
         maybe_leave(v, r);
     return true;
 }
@@ -618,12 +587,13 @@ void pv_run(struct vcpu *v)
         domain_crash(v->domain, CRASH_BAD_STATE, "PV vCPU has no state to run");
         return;
     }
+    pv_load_gdt(v, gdt);
     __asm__ volatile("lgdt %0" :: "m"(pv));
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);   /* SCE */
     wrmsr(0xc0000081, (0x0000e023ULL << 48) | ((uint64_t)GDT_CS64 << 32));  /* STAR */
     wrmsr(0xc0000082, (uint64_t)pv_syscall_entry);                          /* LSTAR */
     wrmsr(0xc0000084, SFMASK);                                              /* SFMASK */
-    __asm__ volatile("mov %0, %%cr3" :: "r"(mode_l4(v, p->user_mode) << PAGE_SHIFT) : "memory");
+    __asm__ volatile("mov %0, %%cr3" :: "r"(pv_mode_l4(v, p->user_mode) << PAGE_SHIFT) : "memory");
     wrmsr(MSR_FS_BASE, p->fs_base);
     wrmsr(MSR_KGS, p->user_mode ? p->gs_base_user : p->gs_base_kernel);  /* swapped in by pv_enter */
     deliver_events(v, &p->regs);            /* e.g. woken from SCHEDOP_block by one */

@@ -184,12 +184,24 @@ static void copy_to_region(struct builder *b, uint64_t va, const uint8_t *src, u
     }
 }
 
+/*
+ * Where the kernel goes, as Xen's libelf computes it: segments are placed by
+ * p_paddr, moved by virt_base - PADDR_OFFSET (0 when the note is absent),
+ * so Linux's per-CPU segment (p_vaddr 0) lands after its data.
+ */
+static uint64_t virt_offset(const struct elf_image *e)
+{
+    return e->xen.virt_base - (e->xen.has_paddr_offset ? e->xen.paddr_offset : 0);
+}
+
 static void load_kernel(struct builder *b, const struct elf_image *e)
 {
-    /* elf_parse checked offset + filesz inside the image and vaddr + memsz
-       not wrapping; pv_layout that every vaddr is inside [v_start, kern_end). */
+    /* elf_parse checked offset + filesz inside the image and paddr + memsz
+       not wrapping; check_image that the moved span does not wrap, and
+       pv_layout that it lies inside [v_start, kern_end). */
     for (unsigned int i = 0; i < e->nr_segs; i++)
-        copy_to_region(b, e->seg[i].vaddr, e->img + e->seg[i].offset, e->seg[i].filesz);
+        copy_to_region(b, e->seg[i].paddr + virt_offset(e), e->img + e->seg[i].offset,
+                       e->seg[i].filesz);
 }
 
 /* ---- bootstrap page tables -------------------------------------------------------------- */
@@ -321,7 +333,10 @@ static int place_hypercall_page(struct builder *b, const struct elf_image *e, co
 
 static int check_image(const struct elf_image *e, const char **why)
 {
-    if (e->kind != ELF_BOOT_PV || e->elf_class != ELF_CLASS64) {
+    uint64_t ks = e->paddr_start + virt_offset(e), ke = e->paddr_end + virt_offset(e);
+
+    /* A kernel with both entry points (Linux) boots PV through XEN_ELFNOTE_ENTRY. */
+    if (e->kind == ELF_BOOT_PLAIN || e->elf_class != ELF_CLASS64) {
         *why = "not a 64-bit PV kernel (32-bit PV guests are not supported)";
         return -EINVAL;
     }
@@ -329,7 +344,11 @@ static int check_image(const struct elf_image *e, const char **why)
         *why = "XEN_ELFNOTE_ENTRY and XEN_ELFNOTE_VIRT_BASE are both required";
         return -EINVAL;
     }
-    if (e->xen.entry < e->vaddr_start || e->xen.entry >= e->vaddr_end) {
+    if (ke <= ks) {
+        *why = "the kernel's span (p_paddr + VIRT_BASE - PADDR_OFFSET) wraps";
+        return -EINVAL;
+    }
+    if (e->xen.entry < ks || e->xen.entry >= ke) {
         *why = "XEN_ELFNOTE_ENTRY is outside the kernel";
         return -EINVAL;
     }
@@ -352,7 +371,7 @@ static int build(struct builder *b, const struct pvh_boot_args *a, const char **
     mfn_t l4;
     int rc;
 
-    rc = pv_layout(e->xen.virt_base, e->vaddr_start, e->vaddr_end,
+    rc = pv_layout(e->xen.virt_base, e->paddr_start + virt_offset(e), e->paddr_end + virt_offset(e),
                    a->nr_modules ? a->mod[0].size : 0, a->ram_bytes >> PAGE_SHIFT, b->l, why);
     if (rc || (rc = populate(b, why)))
         return rc;

@@ -26,7 +26,7 @@ section .note.Xen note alloc noexec nowrite align=4
     XEN_NOTE 5, db, {"xen-3.0", 0}         ; XEN_ELFNOTE_XEN_VERSION
     XEN_NOTE 8, db, {"generic", 0}         ; XEN_ELFNOTE_LOADER
     XEN_NOTE 3, dq, PV_VIRT_BASE           ; XEN_ELFNOTE_VIRT_BASE
-    XEN_NOTE 4, dq, 0                      ; XEN_ELFNOTE_PADDR_OFFSET
+    XEN_NOTE 4, dq, PV_VIRT_BASE           ; XEN_ELFNOTE_PADDR_OFFSET (p_paddr = VA)
     XEN_NOTE 1, dq, pv_start               ; XEN_ELFNOTE_ENTRY
     XEN_NOTE 2, dq, hypercall_page         ; XEN_ELFNOTE_HYPERCALL_PAGE
 
