@@ -43,6 +43,7 @@ struct pv_vcpu {
     uint32_t callback_flags[8];         /* CALLBACKF_* */
     uint64_t preemptions;               /* left to the scheduler from an interrupt */
     bool user_mode;                     /* guest user mode: the user L4, user GS base */
+    struct cpu_regs *live;              /* the trap/hypercall frame being handled (running) */
     /* pv_descriptor.c: set_gdt's frames (each with a seg-desc reference) */
     mfn_t gdt_frames[16];
     unsigned int gdt_ents;              /* 0: no guest GDT */

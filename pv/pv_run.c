@@ -28,6 +28,7 @@
 #include <proxenos/printk.h>
 #include <proxenos/sched.h>
 #include <proxenos/evtchn.h>
+#include <proxenos/vtime.h>
 #include <xen/callback.h>
 
 #define PV_SYSCALL_VEC    0x100
@@ -427,6 +428,16 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
         return do_sched_op(v, &h);
     case __HYPERVISOR_event_channel_op:
         return do_event_channel_hcall(v, &h);
+    case __HYPERVISOR_platform_op:
+        return do_platform_op(v, &h);
+    case __HYPERVISOR_sysctl:
+        return do_sysctl(v, &h);
+    case __HYPERVISOR_domctl:
+        return do_domctl(v, &h);
+    case __HYPERVISOR_set_timer_op:
+        return do_set_timer_op(v, &h);
+    case __HYPERVISOR_vm_assist:
+        return do_vm_assist(v, &h);
     case __HYPERVISOR_fpu_taskswitch:
         return 0;                           /* CR0.TS is not virtualised yet */
     case __HYPERVISOR_multicall:
@@ -490,6 +501,7 @@ void pv_syscall_dispatch(struct cpu_regs *r)
     bool cont = false;
     long rc;
 
+    p->live = r;
     if (p->user_mode) {
         /* SYSCALL from guest user space goes to the guest kernel's
            syscall callback (Xen's lstar_enter from user mode). */
@@ -550,6 +562,26 @@ bool pv_bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t 
     return true;
 }
 
+/*
+ * INT n (n not 3 or 4) from ring 3 faults with #GP(n << 3 | 2): Xen's
+ * do_general_protection delivers it to the guest's handler for n when the
+ * trap table's DPL permits it (>= 1 from the guest kernel, 3 from user
+ * space), after the 2-byte instruction. False: an ordinary #GP.
+ */
+static bool softint(struct vcpu *v, struct cpu_regs *r)
+{
+    struct pv_vcpu *p = pvv(v);
+    const struct trap_info *t = &p->traps[(r->error_code >> 3) & 0xff];
+
+    if (!t->address || TI_GET_DPL(t) < (p->user_mode ? 3u : 1u))
+        return false;
+    r->rip += 2;
+    if (!pv_bounce(v, r, NULL, t->address, TI_GET_IF(t)))
+        maybe_leave(v, r);
+    deliver_events(v, r);
+    return true;
+}
+
 bool pv_trap_bounce(struct cpu_regs *r)
 {
     struct vcpu *v = current_vcpu();
@@ -559,6 +591,9 @@ bool pv_trap_bounce(struct cpu_regs *r)
 
     if (!v || v->domain->type != DOMTYPE_PV || !(p = pvv(v)) || !p->running)
         return false;
+    p->live = r;
+    if (r->vector == 13 && (r->error_code & 3) == 2 && softint(v, r))
+        return true;
     if ((r->vector == 6 || r->vector == 13) && pv_emulate_op(v, r)) {
         maybe_leave(v, r);                  /* e.g. it crashed the domain */
         deliver_events(v, r);
@@ -615,6 +650,7 @@ void pv_irq_return(struct cpu_regs *r)
 
     if (!v || v->domain->type != DOMTYPE_PV || !(p = pvv(v)) || !p->running)
         return;
+    p->live = r;
     if (!sched_should_yield()) {
         deliver_events(v, r);
         return;
@@ -625,4 +661,42 @@ void pv_irq_return(struct cpu_regs *r)
     p->regs = *r;
     p->running = false;
     pv_leave(p->hv_rsp);
+}
+
+/* ---- the crash dump ---- */
+
+void pv_vcpu_dump(const struct vcpu *cv)
+{
+    struct vcpu *v = (struct vcpu *)cv;
+    struct pv_vcpu *p = pvv(v);
+    const struct cpu_regs *r;
+    uint64_t words[8];
+    uint64_t off;
+    const char *sym;
+
+    printk(LOG_ERR "d%u v%u state (PV):\n", v->domain->domain_id, v->vcpu_id);
+    if (!p) {
+        printk(LOG_ERR "  no PV state\n");
+        return;
+    }
+    r = p->running && p->live ? p->live : &p->regs;
+    printk(LOG_ERR "  %s mode, rip: %04lx:%016lx  rflags: %016lx  events %s\n",
+           p->user_mode ? "user" : "kernel", r->cs, r->rip, r->rflags,
+           v->vcpu_info && v->vcpu_info->evtchn_upcall_mask ? "masked" : "unmasked");
+    printk(LOG_ERR "  rax: %016lx  rbx: %016lx  rcx: %016lx\n", r->rax, r->rbx, r->rcx);
+    printk(LOG_ERR "  rdx: %016lx  rsi: %016lx  rdi: %016lx\n", r->rdx, r->rsi, r->rdi);
+    printk(LOG_ERR "  rbp: %016lx  rsp: %016lx  r8:  %016lx\n", r->rbp, r->rsp, r->r8);
+    printk(LOG_ERR "  r9:  %016lx  r10: %016lx  r11: %016lx\n", r->r9, r->r10, r->r11);
+    printk(LOG_ERR "  r12: %016lx  r13: %016lx  r14: %016lx\n", r->r12, r->r13, r->r14);
+    printk(LOG_ERR "  r15: %016lx  cr2: %016lx  fs: %016lx gs(k): %016lx\n", r->r15,
+           v->vcpu_info ? v->vcpu_info->arch.cr2 : 0, p->fs_base, p->gs_base_kernel);
+    printk(LOG_ERR "  kernel L4 mfn %#lx, user L4 mfn %#lx, last vector %lu error %#lx\n",
+           pv_mode_l4(v, false), pv_mode_l4(v, true), r->vector, r->error_code);
+    /* The hypervisor's own symbols do not cover the guest: print addresses. */
+    sym = symbol_lookup(r->rip, &off);
+    (void)sym;
+    if (!pv_copy_linear(v, words, r->rsp & ~7ULL, sizeof(words), false))
+        printk(LOG_ERR "  stack: %016lx %016lx %016lx %016lx\n"
+               "         %016lx %016lx %016lx %016lx\n", words[0], words[1], words[2], words[3],
+               words[4], words[5], words[6], words[7]);
 }

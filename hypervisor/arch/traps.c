@@ -33,9 +33,14 @@ static const char *const exception_names[32] = {
 
 static void idt_set(unsigned int vec, uint64_t handler, unsigned int ist)
 {
+    /* INT3 and INTO may be executed in ring 3 (a PV guest's kernel and user
+       space: Linux patches its text with int3), as Xen's set_swint_gate;
+       every other INT n from ring 3 raises #GP(n << 3 | 2) instead. */
+    bool swint = vec == 3 || vec == 4;
+
     idt[vec] = (struct idt_gate){
         .off_lo = handler & 0xffff, .sel = GDT_CS64, .ist = ist,
-        .type = 0x8e,                  /* present, DPL 0, 64-bit interrupt gate */
+        .type = swint ? 0xee : 0x8e,   /* present, DPL 3 or 0, 64-bit interrupt gate */
         .off_mid = (handler >> 16) & 0xffff, .off_hi = handler >> 32,
     };
 }

@@ -100,7 +100,9 @@ start:
     mov     eax, boot_pml4
     mov     cr3, eax
     mov     eax, cr4
-    or      eax, 1 << 5                 ; PAE
+    ; PAE; OSFXSR and OSXMMEXCPT: SSE works in PV guests' ring 3 (their
+    ; kernels save it with FXSAVE: XSAVE is not offered to them)
+    or      eax, (1 << 5) | (1 << 9) | (1 << 10)
     mov     cr4, eax
     mov     ecx, 0xc0000080             ; EFER
     rdmsr
@@ -111,8 +113,8 @@ start:
 .no_nx:
     wrmsr
     mov     eax, cr0
-    and     eax, ~((1 << 30) | (1 << 29))   ; caches on (CD, NW clear)
-    or      eax, (1 << 31) | (1 << 16) | 1  ; PG, WP, PE
+    and     eax, ~((1 << 30) | (1 << 29) | (1 << 3) | (1 << 2))  ; caches on (CD, NW), TS, EM clear
+    or      eax, (1 << 31) | (1 << 16) | (1 << 5) | (1 << 1) | 1  ; PG, WP, NE, MP, PE
     mov     cr0, eax
     lgdt    [boot_gdtr]
     jmp     0x08:long_mode_entry

@@ -4,6 +4,7 @@
  */
 #include <proxenos/console.h>
 #include <proxenos/domain.h>
+#include <proxenos/pv.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/lib.h>
 #include <proxenos/printk.h>
@@ -94,6 +95,10 @@ void vcpu_dump(const struct vcpu *v)
 {
     const uint64_t *g = v->hvm.regs.gpr;
 
+    if (v->domain->type == DOMTYPE_PV) {
+        pv_vcpu_dump(v);
+        return;
+    }
     printk(LOG_ERR "d%u v%u state:\n", v->domain->domain_id, v->vcpu_id);
     printk(LOG_ERR "  rip: %016lx  rflags: %016lx\n", v->hvm.regs.rip, v->hvm.regs.rflags);
     printk(LOG_ERR "  rax: %016lx  rbx: %016lx  rcx: %016lx\n", g[X86_REG_RAX], g[X86_REG_RBX], g[X86_REG_RCX]);

@@ -88,6 +88,16 @@ void runstate_slot_init(struct vtime_vcpu *vt)
 /* ---- vm_assist ---------------------------------------------------------------------- */
 
 #define HVM_VM_ASSIST_MASK (1ull << VMASST_TYPE_runstate_update_flag)
+/* Xen's NATIVE_VM_ASSIST_VALID for 64-bit PV guests. Recorded; only the
+   runstate flag changes behaviour here (no writable page-table emulation,
+   no 4 GiB-segment fixups: a 64-bit guest needs neither). */
+#define PV_VM_ASSIST_MASK  ((1ull << VMASST_TYPE_4gb_segments) |                            \
+                            (1ull << VMASST_TYPE_4gb_segments_notify) |                     \
+                            (1ull << VMASST_TYPE_writable_pagetables) |                     \
+                            (1ull << VMASST_TYPE_pae_extended_cr3) |                        \
+                            (1ull << VMASST_TYPE_architectural_iopl) |                      \
+                            (1ull << VMASST_TYPE_runstate_update_flag) |                    \
+                            (1ull << VMASST_TYPE_m2p_strict))
 
 static struct {
     const struct domain *owner;      /* the domain the bits belong to */
@@ -114,7 +124,9 @@ long do_vm_assist(struct vcpu *v, struct hcall *h)
     unsigned int cmd = (unsigned int)h->arg[0], type = (unsigned int)h->arg[1];
     uint64_t bit;
 
-    if (type >= 64 || !(HVM_VM_ASSIST_MASK >> type & 1) || d->domain_id >= MAX_DOMAINS)
+    uint64_t valid = d->type == DOMTYPE_PV ? PV_VM_ASSIST_MASK : HVM_VM_ASSIST_MASK;
+
+    if (type >= 64 || !(valid >> type & 1) || d->domain_id >= MAX_DOMAINS)
         return -EINVAL;
     bit = 1ull << type;
     spin_lock(&d->lock);

@@ -109,6 +109,9 @@ bool pv_trap_bounce(struct cpu_regs *r);
 /* An interrupt taken in ring 3 was handled: leaves to the scheduler if the
    PV vCPU must stop, else returns (and the guest resumes). */
 void pv_irq_return(struct cpu_regs *r);
+/* Prints the vCPU's guest registers, mode, and the top of its stack (the
+   crash dump and debug key 'd'). */
+void pv_vcpu_dump(const struct vcpu *v);
 /* Guest-virtual copies through the vCPU's kernel L4 (guest_access.h's
    semantics: 0 or -EFAULT). */
 int pv_copy_linear(struct vcpu *v, void *hv, uint64_t va, size_t len, bool to_guest);
