@@ -52,6 +52,17 @@ static void mark_all_pending(uint8_t *vi, bool compat)
                      __ATOMIC_RELEASE);
 }
 
+void vcpu_info_move(struct vcpu *v, uint8_t *vi, paddr_t maddr, bool compat)
+{
+    if (v->vcpu_info)
+        memcpy(vi, v->vcpu_info, sizeof(struct vcpu_info));
+    else
+        memset(vi, 0, sizeof(struct vcpu_info));
+    mark_all_pending(vi, compat);
+    __atomic_store_n(&v->vcpu_info, (struct vcpu_info *)vi, __ATOMIC_RELEASE);
+    v->vcpu_info_maddr = maddr;
+}
+
 static long register_vcpu_info(struct vcpu *caller, struct vcpu *v, struct hcall *h)
 {
     struct domain *d = v->domain;
@@ -75,13 +86,7 @@ static long register_vcpu_info(struct vcpu *caller, struct vcpu *v, struct hcall
     page = gfn_to_virt(d, info.mfn, &mfn);
     if (!page)
         goto out;
-    if (v->vcpu_info)
-        memcpy(page + info.offset, v->vcpu_info, sizeof(struct vcpu_info));
-    else
-        memset(page + info.offset, 0, sizeof(struct vcpu_info));
-    mark_all_pending(page + info.offset, h->compat);
-    __atomic_store_n(&v->vcpu_info, (struct vcpu_info *)(page + info.offset), __ATOMIC_RELEASE);
-    v->vcpu_info_maddr = ((paddr_t)mfn << PAGE_SHIFT) + info.offset;
+    vcpu_info_move(v, page + info.offset, ((paddr_t)mfn << PAGE_SHIFT) + info.offset, h->compat);
     rc = 0;
 out:
     spin_unlock(&d->lock);

@@ -100,6 +100,13 @@ static inline unsigned int memory_map_count(uint32_t guest_nr, unsigned int have
 /* VCPUOP_register_vcpu_info: 0 if a vcpu_info of `size` bytes at `offset`
    fits in one page and is `align`-aligned, else -ENXIO (Xen 4.17). */
 int vcpu_info_offset_check(uint64_t offset, size_t size, size_t align);
+/* VCPUOP_register_vcpu_info's move, once the caller has checked the page
+   and holds d->lock: v's vcpu_info goes to `vi` (a hypervisor pointer into
+   the guest's page at machine address maddr) with its contents, and every
+   event is marked pending (i386 layout of the selector if compat). The
+   caller then rewrites the pvclock (vtime_update_vcpu_time). Used by the
+   HVM path here and the PV one (pv/pv_vcpu.c). */
+void vcpu_info_move(struct vcpu *v, uint8_t *vi, paddr_t maddr, bool compat);
 
 /* ---- CPUID (hvm/cpuid.c) ------------------------------------------------------ */
 
