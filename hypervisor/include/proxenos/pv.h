@@ -93,6 +93,9 @@ struct pv_domain *pv_domain_of(const struct domain *d);
  * frames still referenced elsewhere (0 when all went back).
  */
 uint64_t pv_domain_destroy(struct domain *d);
+/* Drops the frame references VCPUOP_register_vcpu_info took (pv/pv_vcpu.c);
+   the vCPUs' vcpu_info goes back to shared info. Before pv_mm_teardown. */
+void pv_vcpu_info_release(struct domain *d);
 
 /* ---- running PV vCPUs (pv/pv_run.c, pv/pv_entry.asm): Partial ---- */
 
