@@ -47,6 +47,7 @@ struct pv_vcpu {
     /* pv_descriptor.c: set_gdt's frames (each with a seg-desc reference) */
     mfn_t gdt_frames[16];
     unsigned int gdt_ents;              /* 0: no guest GDT */
+    uint64_t gdt_gen;                   /* changes with the GDT's contents; 0: never set */
     /* pv_emulate.c */
     unsigned int iopl;                  /* PHYSDEVOP_set_iopl: the virtual IOPL, 0-3 */
 };

@@ -1,0 +1,269 @@
+/* PV segment descriptors (pv/pv_desc.c): Xen's check_descriptor for 64-bit
+   PV guests, descriptor pages through the validator with that check, the
+   copy of a guest GDT into the CPU's PV GDT around the hypervisor's slots,
+   and the SEGBASE_GS_USER_SEL selector check. */
+/* @sources: pv/pv_desc.c pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c */
+#include "cmocka_prelude.h"
+#include "test_pv_env.h"
+#include "../../pv/pv_desc.h"
+
+/* Linux 6.1's 64-bit GDT (arch/x86/kernel/cpu/common.c gdt_page, as
+   GDT_ENTRY_INIT builds it). */
+#define L_KERNEL32_CS 0x00cf9b000000ffffULL     /* 1 */
+#define L_KERNEL_CS   0x00af9b000000ffffULL     /* 2 */
+#define L_KERNEL_DS   0x00cf93000000ffffULL     /* 3 */
+#define L_USER32_CS   0x00cffb000000ffffULL     /* 4 */
+#define L_USER_DS     0x00cff3000000ffffULL     /* 5 */
+#define L_USER_CS     0x00affb000000ffffULL     /* 6 */
+#define L_CPUNODE     0x0040f50000000000ULL     /* 15: limit = node/cpu, for LSL */
+#define DPL3          (3ULL << 45)
+
+#define TSS_AVAIL     0x00008901234567ffULL     /* present 64-bit TSS, type 9 */
+#define LDT_DESC      0x0000820000000fffULL     /* present LDT, type 2 */
+#define INTR_GATE     0x0000ee0000100000ULL     /* present interrupt gate, DPL 3 */
+
+/* A present 64-bit call gate (type 0xc), DPL dpl, to sel:0x1000. */
+static uint64_t call_gate(uint16_t sel, unsigned int dpl)
+{
+    return 0x1000ULL | ((uint64_t)sel << 16) | (0xcULL << 40) | ((uint64_t)dpl << 45) | (1ULL << 47);
+}
+
+static void linux_gdt(uint64_t *g)
+{
+    memset(g, 0, 4096);
+    g[1] = L_KERNEL32_CS;
+    g[2] = L_KERNEL_CS;
+    g[3] = L_KERNEL_DS;
+    g[4] = L_USER32_CS;
+    g[5] = L_USER_DS;
+    g[6] = L_USER_CS;
+    g[15] = L_CPUNODE;
+}
+
+static int setup(void **state)
+{
+    env_reset();
+    return 0;
+}
+
+static uint64_t checked(uint64_t d, bool ok)
+{
+    uint64_t x = d;
+
+    assert_int_equal(pv_desc_check(&x), ok);
+    if (!ok)
+        assert_true(x == d);           /* a refused descriptor is not changed */
+    return x;
+}
+
+static void test_code_and_data(void **state)
+{
+    /* Kernel segments get DPL 3 (the guest kernel's RPL), user ones stay. */
+    assert_true(checked(L_KERNEL_CS, true) == (L_KERNEL_CS | DPL3));
+    assert_true(checked(L_KERNEL32_CS, true) == (L_KERNEL32_CS | DPL3));
+    assert_true(checked(L_KERNEL_DS, true) == (L_KERNEL_DS | DPL3));
+    assert_true(checked(L_USER_DS, true) == L_USER_DS);
+    assert_true(checked(L_USER_CS, true) == L_USER_CS);
+    assert_true(checked(L_CPUNODE, true) == L_CPUNODE);
+    /* No base or limit checks for a 64-bit guest. */
+    assert_true(checked(0xffcff2ffffffffffULL, true) == 0xffcff2ffffffffffULL);
+}
+
+static void test_not_present_and_type0(void **state)
+{
+    /* Not present: anything goes, unchanged. */
+    assert_true(checked(TSS_AVAIL & ~(1ULL << 47), true) == (TSS_AVAIL & ~(1ULL << 47)));
+    assert_true(checked(0x0000000012345678ULL, true) == 0x0000000012345678ULL);
+    assert_true(checked(L_KERNEL_CS & ~(1ULL << 47), true) == (L_KERNEL_CS & ~(1ULL << 47)));
+    /* Present system type 0 (upper half of a 16-byte entry): as is. */
+    assert_true(checked(0x0000800000000000ULL, true) == 0x0000800000000000ULL);
+}
+
+static void test_system_refused(void **state)
+{
+    checked(TSS_AVAIL, false);
+    checked(TSS_AVAIL | (2ULL << 40), false);   /* busy TSS */
+    checked(LDT_DESC, false);
+    checked(INTR_GATE, false);
+    checked(INTR_GATE | (1ULL << 40), false);   /* trap gate */
+    checked(0x0000850000000000ULL, false);      /* task gate */
+}
+
+static void test_call_gates(void **state)
+{
+    /* To a guest GDT selector: DPL 0, the DPL (3 after the fixup) in RPL. */
+    assert_true(checked(call_gate(0x10, 3), true) == call_gate(0x13, 0));
+    assert_true(checked(call_gate(0x10, 0), true) == call_gate(0x13, 0));
+    assert_true(checked(call_gate(0xdff8, 0), true) == call_gate(0xdffb, 0));
+    /* FLAT_KERNEL_CS and LDT selectors are allowed targets. */
+    assert_true(checked(call_gate(0xe033, 3), true) == call_gate(0xe033, 0));
+    assert_true(checked(call_gate(0xe00c, 3), true) == call_gate(0xe00f, 0));
+    /* The hypervisor's other reserved selectors are not. */
+    checked(call_gate(0xe000, 3), false);
+    checked(call_gate(0xe030, 3), false);       /* FLAT_KERNEL_CS with RPL 0 */
+    checked(call_gate(0xe02b, 3), false);
+    /* Bits 32-39 of a 64-bit call gate are reserved. */
+    checked(call_gate(0x10, 3) | (1ULL << 32), false);
+    checked(call_gate(0x10, 3) | (0x80ULL << 32), false);
+}
+
+static void test_segdesc_page_check(void **state)
+{
+    uint64_t g[512];
+
+    linux_gdt(g);
+    assert_int_equal(pv_check_segdesc_page(NULL, g), 0);
+    /* A TSS where Linux has one (Xen ignores Linux's writes of it). */
+    g[8] = TSS_AVAIL;
+    assert_int_equal(pv_check_segdesc_page(NULL, g), -EINVAL);
+    g[8] = 0;
+    g[511] = LDT_DESC;
+    assert_int_equal(pv_check_segdesc_page(NULL, g), -EINVAL);
+    g[511] = call_gate(0x33, 3);
+    assert_int_equal(pv_check_segdesc_page(NULL, g), 0);
+    /* The check does not write the frame. */
+    assert_true(g[2] == L_KERNEL_CS && g[511] == call_gate(0x33, 3));
+}
+
+/* The validator with pv_check_segdesc_page as its callback. */
+static struct pv_mm_ops desc_ops;
+
+static void use_desc_ops(void)
+{
+    desc_ops = *env_mm.ops;
+    desc_ops.check_segdesc_page = pv_check_segdesc_page;
+    env_mm.ops = &desc_ops;
+}
+
+static void test_segdesc_page_validator(void **state)
+{
+    use_desc_ops();
+    linux_gdt(env_page(9));
+    env_page(9)[9] = TSS_AVAIL;
+    assert_int_equal(pv_get_segdesc_page(&env_mm, 9), -EINVAL);
+    assert_int_equal(tcount(9), 0);
+    env_page(9)[9] = 0;
+    assert_int_equal(pv_get_segdesc_page(&env_mm, 9), 0);
+    assert_int_equal(ttype(9), PGT_seg_desc_page);
+    assert_true(validated(9));
+    /* Another domain's frame: refused before any check. */
+    linux_gdt(env_page(B_FIRST));
+    assert_int_equal(pv_get_segdesc_page(&env_mm, B_FIRST), -EINVAL);
+    pv_put_segdesc_page(&env_mm, 9);
+    assert_int_equal(tcount(9), 0);
+    assert_int_equal(pv_mm_bugs, 0);
+}
+
+static void test_gdt_copy(void **state)
+{
+    static uint64_t cpu[0xe040 / 8], f0[512], f1[512];
+    const uint64_t *frames[2] = { f0, f1 };
+
+    memset(cpu, 0, sizeof(cpu));
+    for (unsigned int i = 0; i < 16; i++)
+        if (pv_gdt_slot_reserved(i))
+            cpu[i] = 0x1111000000000000ULL + i;    /* the hypervisor's */
+    linux_gdt(f0);
+    f0[8] = 0x1234;                                /* not present: Linux's TSS is never written */
+    f0[12] = L_USER_DS | 0x1234;                   /* TLS */
+    f0[100] = L_KERNEL_DS;
+    pv_gdt_copy(cpu, frames, 16, 0);
+    for (unsigned int i = 0; i < 16; i++) {
+        if (pv_gdt_slot_reserved(i))
+            assert_true(cpu[i] == 0x1111000000000000ULL + i);
+    }
+    assert_true(cpu[4] == L_USER32_CS);
+    assert_true(cpu[5] == L_USER_DS);
+    assert_true(cpu[6] == L_USER_CS);
+    assert_true(cpu[12] == (L_USER_DS | 0x1234));
+    assert_true(cpu[15] == L_CPUNODE);
+    assert_true(cpu[100] == 0);                    /* beyond the entries */
+
+    /* Two frames, 600 entries: fixups applied, the second frame's too. */
+    memset(f1, 0, sizeof(f1));
+    f1[0] = L_KERNEL_CS;
+    f1[87] = L_USER_DS;
+    f1[88] = L_USER_DS;                            /* entry 600: not copied */
+    f0[13] = TSS_AVAIL;                            /* impossible in a validated frame: 0 */
+    pv_gdt_copy(cpu, frames, 600, 16);
+    assert_true(cpu[100] == (L_KERNEL_DS | DPL3));
+    assert_true(cpu[512] == (L_KERNEL_CS | DPL3));
+    assert_true(cpu[599] == L_USER_DS);
+    assert_true(cpu[600] == 0);
+    assert_true(cpu[13] == 0);
+    assert_true(cpu[2] == 0x1111000000000002ULL);
+
+    /* A smaller GDT next: what the previous one left is cleared. */
+    pv_gdt_copy(cpu, frames, 8, 600);
+    assert_true(cpu[5] == L_USER_DS);
+    assert_true(cpu[12] == 0 && cpu[15] == 0 && cpu[100] == 0 && cpu[512] == 0 && cpu[599] == 0);
+    assert_true(cpu[8] == 0x1111000000000008ULL && cpu[9] == 0x1111000000000009ULL);
+    /* None at all. */
+    pv_gdt_copy(cpu, frames, 0, 8);
+    for (unsigned int i = 0; i < 0xe040 / 8; i++)
+        if (!pv_gdt_slot_reserved(i))
+            assert_true(cpu[i] == 0);
+}
+
+static void test_data_loadable(void **state)
+{
+    assert_true(pv_desc_data_loadable(L_USER_DS));
+    assert_true(pv_desc_data_loadable(L_USER_CS));          /* readable code */
+    assert_false(pv_desc_data_loadable(L_USER_CS & ~(2ULL << 40)));  /* execute-only */
+    assert_false(pv_desc_data_loadable(L_KERNEL_DS));       /* DPL 0 */
+    assert_false(pv_desc_data_loadable(L_USER_DS & ~(1ULL << 47)));  /* not present */
+    assert_false(pv_desc_data_loadable(TSS_AVAIL | DPL3));
+    assert_false(pv_desc_data_loadable(0));
+    /* Conforming readable code: no DPL check. */
+    assert_true(pv_desc_data_loadable(0x00cf9e000000ffffULL));
+    assert_true(pv_desc_base(0x12cff3345678ffffULL) == 0x12345678);
+}
+
+static void test_gs_user_sel(void **state)
+{
+    static uint64_t g[0xe040 / 8];
+    uint64_t base = 99;
+
+    memset(g, 0, sizeof(g));
+    g[2] = 0x00cf92000000ffffULL;                  /* the hypervisor's DS, DPL 0 */
+    g[5] = L_USER_DS;
+    g[12] = 0xab4ff3cdef000fffULL;                 /* a TLS entry, base 0xabcdef00 */
+    g[13] = L_USER_DS & ~(1ULL << 47);
+    g[0xe02b >> 3] = 0x00cff2000000ffffULL;        /* FLAT_RING3_DS */
+    for (uint16_t s = 0; s <= 3; s++) {
+        assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, s, &base), s);
+        assert_true(base == 0);
+    }
+    assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, 0x2b, &base), 0x2b);
+    assert_true(base == 0);
+    /* RPL forced to 3, the base from the descriptor. */
+    assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, 0x60, &base), 0x63);
+    assert_true(base == 0xabcdef00ULL);
+    assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, 0xe02b, &base), 0xe02b);
+    /* Would fault: the null selector, base 0. */
+    base = 5;
+    assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, 0x13, &base), 0);   /* DPL 0 */
+    assert_true(base == 0);
+    assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, 0x6b, &base), 0);   /* not present */
+    assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, 0x2f, &base), 0);   /* LDT */
+    assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, 0x7b, &base), 0);   /* empty slot */
+    assert_int_equal(pv_gs_user_sel(g, 0xe040 / 8, 0xe043, &base), 0); /* beyond the GDT */
+    assert_int_equal(pv_gs_user_sel(g, 4, 0x2b, &base), 0);            /* beyond its entries */
+    assert_int_equal(pv_gs_user_sel(NULL, 0, 0x2b, &base), 0);         /* no PV GDT */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_code_and_data),
+        cmocka_unit_test(test_not_present_and_type0),
+        cmocka_unit_test(test_system_refused),
+        cmocka_unit_test(test_call_gates),
+        cmocka_unit_test(test_segdesc_page_check),
+        cmocka_unit_test_setup(test_segdesc_page_validator, setup),
+        cmocka_unit_test(test_gdt_copy),
+        cmocka_unit_test(test_data_loadable),
+        cmocka_unit_test(test_gs_user_sel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
