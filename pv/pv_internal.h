@@ -44,12 +44,18 @@ struct pv_vcpu {
     uint64_t preemptions;               /* left to the scheduler from an interrupt */
     bool user_mode;                     /* guest user mode: the user L4, user GS base */
     struct cpu_regs *live;              /* the trap/hypercall frame being handled (running) */
+    uint64_t dr[8];                     /* set_debugreg: virtual DR0-3, DR6, DR7 (not loaded) */
     /* pv_descriptor.c: set_gdt's frames (each with a seg-desc reference) */
     mfn_t gdt_frames[16];
     unsigned int gdt_ents;              /* 0: no guest GDT */
     uint64_t gdt_gen;                   /* changes with the GDT's contents; 0: never set */
     /* pv_emulate.c */
     unsigned int iopl;                  /* PHYSDEVOP_set_iopl: the virtual IOPL, 0-3 */
+    uint64_t cr4;                       /* the guest's CR4 (Xen's ctrlreg[4]), 0 until first used */
+    bool cr0_ts;                        /* the guest's CR0.TS (CLTS, MOV to CR0) */
+    uint8_t cmos_idx;                   /* the RTC index last written to port 0x70 */
+    unsigned int emul_warned;           /* refusals reported so far (capped) */
+    uint32_t emul_count[20];            /* emulations by enum pv_insn_kind (pv_emulate.h) */
 };
 
 static inline struct pv_vcpu *pvv(struct vcpu *v)

@@ -245,6 +245,56 @@ static long pv_set_segment_base(struct vcpu *v, uint64_t which, uint64_t base)
     }
 }
 
+/*
+ * set_debugreg / get_debugreg: the guest's debug registers, checked as
+ * Xen's set_debugreg checks them (DR0-3 guest addresses, DR6/DR7 with
+ * their fixed bits) and kept per vCPU. Partial: they are not loaded into
+ * the hardware, so a guest's breakpoints never fire.
+ */
+#define DR6_ONES   0xffff0ff0ULL
+#define DR7_ONES   0x400ULL
+#define DR7_ZEROS  0xffffffff0000d800ULL  /* reserved, plus GD (bit 13) */
+
+static long pv_set_debugreg(struct vcpu *v, uint64_t reg, uint64_t val)
+{
+    struct pv_vcpu *p = pvv(v);
+
+    switch (reg) {
+    case 0: case 1: case 2: case 3:
+        if (!pv_addr_ok(val))
+            return -EPERM;
+        break;
+    case 6:
+        val = (val & 0xffffffffULL) | DR6_ONES;
+        break;
+    case 7:
+        if (val & DR7_ZEROS)
+            return -EPERM;
+        val |= DR7_ONES;
+        break;
+    default:
+        return -EINVAL;
+    }
+    p->dr[reg] = val;
+    return 0;
+}
+
+static long pv_get_debugreg(struct vcpu *v, uint64_t reg)
+{
+    struct pv_vcpu *p = pvv(v);
+
+    switch (reg) {
+    case 0: case 1: case 2: case 3:
+        return (long)p->dr[reg];
+    case 6:
+        return (long)(p->dr[6] | DR6_ONES);
+    case 7:
+        return (long)(p->dr[7] | DR7_ONES);
+    default:
+        return -EINVAL;
+    }
+}
+
 static bool callback_ok(uint64_t a)
 {
     return !a || pv_addr_ok(a);
@@ -428,6 +478,10 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
         return do_sched_op(v, &h);
     case __HYPERVISOR_event_channel_op:
         return do_event_channel_hcall(v, &h);
+    case __HYPERVISOR_set_debugreg:
+        return pv_set_debugreg(v, a[0], a[1]);
+    case __HYPERVISOR_get_debugreg:
+        return pv_get_debugreg(v, a[0]);
     case __HYPERVISOR_platform_op:
         return do_platform_op(v, &h);
     case __HYPERVISOR_sysctl:

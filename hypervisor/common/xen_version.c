@@ -41,6 +41,14 @@ uint32_t xenver_features(const struct domain *d)
 {
     uint32_t f = 1u << XENFEAT_memory_op_vnode_supported;
 
+    /* A classic PV guest is not translated: it owns its page tables
+       (mmu_update) and sees machine frames; Xen gives it the PV-only bits
+       instead of the HVM ones. */
+    if (d->type == DOMTYPE_PV) {
+        f |= 1u << XENFEAT_mmu_pt_update_preserve_ad | 1u << XENFEAT_highmem_assist |
+             1u << XENFEAT_gnttab_map_avail_bits | 1u << XENFEAT_not_direct_mapped;
+        return d->is_initial ? f | 1u << XENFEAT_dom0 : f;
+    }
     f |= 1u << XENFEAT_writable_page_tables | 1u << XENFEAT_auto_translated_physmap;
     if (d->is_initial)
         f |= 1u << XENFEAT_dom0;
