@@ -312,14 +312,22 @@ static long pv_callback_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
     if (pv_copy_linear(v, &cb, arg, cmd == CALLBACKOP_register ? sizeof(cb)
                        : sizeof(struct callback_unregister), false))
         return -EFAULT;
-    if (cb.type >= ARRAY_SIZE(p->callback) || cb.type == CALLBACKTYPE_nmi)
+    if (cb.type >= ARRAY_SIZE(p->callback))
         return -EINVAL;
     if (cmd == CALLBACKOP_unregister) {
         p->callback[cb.type] = 0;
+        if (cb.type == CALLBACKTYPE_nmi)
+            p->traps[2].address = 0;
         return 0;
     }
     if (!callback_ok(cb.address))
         return -EINVAL;
+    if (cb.type == CALLBACKTYPE_nmi) {
+        /* Xen's register_guest_nmi_callback: the NMI trap entry, events
+           masked. No NMI is ever forwarded to a PV guest here. */
+        p->traps[2] = (struct trap_info){ .vector = 2, .flags = 4, .cs = FLAT_RING3_CS64,
+                                          .address = cb.address };
+    }
     p->callback[cb.type] = cb.address;
     p->callback_flags[cb.type] = cb.flags;
     return 0;
@@ -654,8 +662,13 @@ bool pv_trap_bounce(struct cpu_regs *r)
         return true;
     }
     t = &p->traps[r->vector];               /* vector < 32: trap_dispatch */
-    if (r->vector == 14)
+    if (r->vector == 14) {
         v->vcpu_info->arch.cr2 = ({ uint64_t c; __asm__ volatile("mov %%cr2, %0" : "=r"(c)); c; });
+        /* The U bit tells the guest which of its modes faulted (Xen's
+           pv_inject_event), not the ring-3 access both make. */
+        if (!p->user_mode)
+            r->error_code &= ~4ULL;
+    }
     if (!pv_bounce(v, r, has_ec ? &r->error_code : NULL, t->address, TI_GET_IF(t)))
         maybe_leave(v, r);
     return true;
