@@ -498,8 +498,16 @@ static bool emulate_msr(struct vcpu *v, struct cpu_regs *r, bool write)
         return false;
     }
     if (!msr_read(v, msr, &val)) {
-        warn(v, "RDMSR", msr, 0);
-        return false;
+        /* Xen's "faking RDMSR": a kernel without a #GP handler yet (early
+           boot) reads 0 instead of being crashed, except Xen's own range.
+           (Xen also wants the host to have the MSR; Proxenos cannot probe
+           that without a fault fixup, and the guest would crash anyway.) */
+        if (pvv(v)->traps[13].address || (msr >> 16) == 0x4000) {
+            warn(v, "RDMSR", msr, 0);
+            return false;
+        }
+        warn(v, "RDMSR (no #GP handler: faked as 0)", msr, 0);
+        val = 0;
     }
     set_edx_eax(r, val);
     return true;
