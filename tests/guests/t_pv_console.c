@@ -54,6 +54,15 @@ static void check_writes(void)
         pages[4096 - 500 + i * 64 + 31] = (char)('0' + i % 10);
     }
     pv_check_eq("write of 16 lines (1024 bytes) across a page", write_str(pages + 4096 - 500, 1024), 0);
+    /* More than Xen's and our per-call budget (CONSOLEIO_PER_CALL, 4096
+       bytes): the hypercall is continued; the system test looks for the
+       last line. 80 lines of 64 bytes. */
+    for (unsigned int i = 0; i < 80; i++) {
+        fill(pages + i * 64, "console_io marker: 5120-byte write, line NN ", 64);
+        pages[i * 64 + 41] = (char)('0' + i / 10);
+        pages[i * 64 + 42] = (char)('0' + i % 10);
+    }
+    pv_check_eq("write of 5120 bytes (a continuation)", write_str(pages, 5120), 0);
 }
 
 /* The L2 entry for va is not present: nothing at va or in its 2 MiB. */
