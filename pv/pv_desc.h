@@ -88,4 +88,11 @@ static inline uint64_t pv_desc_base(uint64_t d)
 uint16_t pv_gs_user_sel(const uint64_t *gdt, unsigned int gdt_entries, uint16_t sel,
                         uint64_t *base);
 
+/* The glue's seams to the CPU (pv_descriptor.c; host tests bring their
+   own): the CPU running the caller; MOV of a checked selector to %gs (the
+   hypervisor's GS base is kept); DS, ES, FS, GS as loaded now. */
+unsigned int pv_desc_cpu(void);
+void pv_desc_load_gs(uint16_t sel);
+void pv_desc_read_sels(uint64_t sel[4]);
+
 #endif

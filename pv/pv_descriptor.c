@@ -34,9 +34,41 @@ struct gdt_cpu {
 static struct gdt_cpu gdt_cpu[MAX_CPUS];
 static uint64_t gdt_gen_last;       /* [A] generations handed out */
 
+#ifndef HOST_TEST
+/* The seams to the CPU (pv_desc.h); host tests bring their own. */
+unsigned int pv_desc_cpu(void)
+{
+    return smp_processor_id();
+}
+
+/* MOV to %gs at CPL 0 replaces the hypervisor's GS base: put back. */
+void pv_desc_load_gs(uint16_t sel)
+{
+    uint64_t flags = local_irq_save(), hv_base = rdmsr(MSR_GS_BASE);
+
+    __asm__ volatile("mov %0, %%gs" :: "r"((uint32_t)sel) : "memory");
+    wrmsr(MSR_GS_BASE, hv_base);
+    local_irq_restore(flags);
+}
+
+void pv_desc_read_sels(uint64_t sel[4])
+{
+    uint16_t s;
+
+    __asm__ volatile("mov %%ds, %0" : "=r"(s));
+    sel[0] = s;
+    __asm__ volatile("mov %%es, %0" : "=r"(s));
+    sel[1] = s;
+    __asm__ volatile("mov %%fs, %0" : "=r"(s));
+    sel[2] = s;
+    __asm__ volatile("mov %%gs, %0" : "=r"(s));
+    sel[3] = s;
+}
+#endif
+
 static struct gdt_cpu *gdt_here(void)
 {
-    return &gdt_cpu[smp_processor_id()];
+    return &gdt_cpu[pv_desc_cpu()];
 }
 
 static void gdt_renew(struct pv_vcpu *p)
@@ -219,30 +251,13 @@ long pv_update_descriptor(struct vcpu *v, uint64_t maddr, uint64_t desc)
 long pv_set_gs_user_sel(struct vcpu *v, uint64_t sel)
 {
     struct gdt_cpu *c = gdt_here();
-    uint64_t base, hv_base, flags;
+    uint64_t base;
     uint16_t s = pv_gs_user_sel(c->gdt, c->gdt ? (PV_GDT_LIMIT + 1) / 8 : 0, (uint16_t)sel,
                                 &base);
 
-    flags = local_irq_save();
-    hv_base = rdmsr(MSR_GS_BASE);
-    __asm__ volatile("mov %0, %%gs" :: "r"((uint32_t)s) : "memory");
-    wrmsr(MSR_GS_BASE, hv_base);
-    local_irq_restore(flags);
+    pv_desc_load_gs(s);
     pvv(v)->gs_base_user = base;
     return 0;
-}
-
-static uint64_t read_sel(unsigned int which)
-{
-    uint16_t s = 0;
-
-    switch (which) {
-    case 0: __asm__ volatile("mov %%ds, %0" : "=r"(s)); break;
-    case 1: __asm__ volatile("mov %%es, %0" : "=r"(s)); break;
-    case 2: __asm__ volatile("mov %%fs, %0" : "=r"(s)); break;
-    default: __asm__ volatile("mov %%gs, %0" : "=r"(s)); break;
-    }
-    return s;
 }
 
 /*
@@ -260,8 +275,9 @@ bool pv_failsafe(struct vcpu *v, struct cpu_regs *r)
 {
     struct pv_vcpu *p = pvv(v);
     uint64_t target = p->callback[CALLBACKTYPE_failsafe];
-    uint64_t head[6] = { r->rcx, r->r11, read_sel(0), read_sel(1), read_sel(2), read_sel(3) };
+    uint64_t head[6] = { r->rcx, r->r11 };
 
+    pv_desc_read_sels(&head[2]);
     if (!target) {
         domain_crash(v->domain, CRASH_HYPERVISOR,
                      "PV: context at rip %#lx cannot be resumed and no failsafe callback is "

@@ -1,11 +1,15 @@
 /* PV segment descriptors (pv/pv_desc.c): Xen's check_descriptor for 64-bit
    PV guests, descriptor pages through the validator with that check, the
    copy of a guest GDT into the CPU's PV GDT around the hypervisor's slots,
-   and the SEGBASE_GS_USER_SEL selector check. */
-/* @sources: pv/pv_desc.c pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c */
+   and the SEGBASE_GS_USER_SEL selector check. The glue (pv/pv_descriptor.c)
+   on the fake frames of test_pv_env.h with a fake guest memory and CPU:
+   set_gdt, update_descriptor, the GDT copy on entry, GS_USER_SEL, failsafe. */
+/* @sources: pv/pv_desc.c pv/pv_descriptor.c pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c */
 #include "cmocka_prelude.h"
 #include "test_pv_env.h"
 #include "../../pv/pv_desc.h"
+#include "../../pv/pv_internal.h"
+#include <xen/callback.h>
 
 /* Linux 6.1's 64-bit GDT (arch/x86/kernel/cpu/common.c gdt_page, as
    GDT_ENTRY_INIT builds it). */
@@ -252,6 +256,276 @@ static void test_gs_user_sel(void **state)
     assert_int_equal(pv_gs_user_sel(NULL, 0, 0x2b, &base), 0);         /* no PV GDT */
 }
 
+/* ---- the glue, on fakes --------------------------------------------------------- */
+
+#define GVA      0x10000ULL                    /* guest memory [GVA, GVA + sizeof(gmem)) */
+static uint8_t gmem[0x2000];
+static struct domain gdom;
+static struct vcpu gvcpu;
+static struct pv_vcpu gpv;
+static struct pv_domain gpd;
+static uint64_t gcpu[0xe040 / 8];             /* this CPU's PV GDT */
+static struct {
+    unsigned int crashes, bounces, gs_loads;
+    uint16_t gs_sel;
+    uint64_t bounce_target;
+    bool bounce_mask;
+} fake;
+
+int pv_copy_linear(struct vcpu *v, void *hv, uint64_t va, size_t len, bool to_guest)
+{
+    if (va < GVA || va + len > GVA + sizeof(gmem) || va + len < va)
+        return -EFAULT;
+    if (to_guest)
+        memcpy(gmem + (va - GVA), hv, len);
+    else
+        memcpy(hv, gmem + (va - GVA), len);
+    return 0;
+}
+
+/* As pv_run.c's: RCX, R11, RIP, CS, RFLAGS, RSP, SS on the 16-aligned stack. */
+bool pv_bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t target,
+               bool mask_events)
+{
+    uint64_t f[7] = { r->rcx, r->r11, r->rip, r->cs & ~3ULL, r->rflags, r->rsp, r->ss };
+    uint64_t sp = (r->rsp & ~15ULL) - sizeof(f);
+
+    fake.bounces++;
+    fake.bounce_target = target;
+    fake.bounce_mask = mask_events;
+    if (pv_copy_linear(v, f, sp, sizeof(f), true)) {
+        fake.crashes++;
+        return false;
+    }
+    r->rsp = sp;
+    r->rip = target;
+    return true;
+}
+
+void domain_crash(struct domain *d, enum crash_cause cause, const char *fmt, ...) { fake.crashes++; }
+void printk(const char *fmt, ...) {}
+struct pv_domain *pv_domain_of(const struct domain *d) { return d == &gdom ? &gpd : NULL; }
+unsigned int pv_desc_cpu(void) { return 0; }
+void pv_desc_load_gs(uint16_t sel) { fake.gs_loads++; fake.gs_sel = sel; }
+void pv_desc_read_sels(uint64_t sel[4])
+{
+    sel[0] = 0x2b, sel[1] = 0x2b, sel[2] = 0, sel[3] = 0x63;
+}
+
+static struct pv_mm_ops glue_ops;
+
+/* Domain A's frames belong to gdom; vCPU 0 runs on CPU 0 (gcpu loaded). */
+static int glue_setup(void **state)
+{
+    env_reset();
+    memset(&gdom, 0, sizeof(gdom));
+    memset(&gvcpu, 0, sizeof(gvcpu));
+    memset(&gpv, 0, sizeof(gpv));
+    memset(&gpd, 0, sizeof(gpd));
+    memset(&fake, 0, sizeof(fake));
+    memset(gmem, 0, sizeof(gmem));
+    memset(gcpu, 0, sizeof(gcpu));
+    for (unsigned int i = 0; i < 16; i++)
+        if (pv_gdt_slot_reserved(i))
+            gcpu[i] = 0x1111000000000000ULL + i;
+    gdom.max_vcpus = 1;
+    gdom.vcpu[0] = &gvcpu;
+    gvcpu.domain = &gdom;
+    gvcpu.vendor = &gpv;
+    for (mfn_t m = A_FIRST; m <= A_LAST; m++)
+        env_frames[m].owner = &gdom;
+    glue_ops = env_ops;
+    glue_ops.check_segdesc_page = pv_check_segdesc_page;
+    if (pv_mm_init(&gpd.mm, &gdom, DOMID_A, 1, &glue_ops, PV_MM_NX))
+        return -1;
+    pv_load_gdt(&gvcpu, gcpu);                 /* pv_run, before the first entry */
+    gpv.running = true;
+    return 0;
+}
+
+static long set_gdt(const mfn_t *frames, unsigned int nr, uint64_t entries)
+{
+    for (unsigned int i = 0; i < nr; i++)
+        ((uint64_t *)gmem)[i] = frames[i];
+    return pv_set_gdt(&gvcpu, GVA, entries);
+}
+
+static void test_set_gdt(void **state)
+{
+    const mfn_t f9 = 9;
+
+    linux_gdt(env_page(9));
+    assert_int_equal(set_gdt(&f9, 1, 16), 0);
+    assert_int_equal(ttype(9), PGT_seg_desc_page);
+    assert_int_equal(tcount(9), 1);
+    assert_int_equal(gcount(9), 2);
+    assert_int_equal(gpv.gdt_ents, 16);
+    assert_true(gpv.gdt_frames[0] == 9);
+    /* Fixed up in the guest's frame, as Xen's validation leaves it. */
+    assert_true(env_page(9)[2] == (L_KERNEL_CS | DPL3));
+    /* The running vCPU's CPU GDT follows at once, around the reserved slots. */
+    assert_true(gcpu[5] == L_USER_DS && gcpu[6] == L_USER_CS && gcpu[15] == L_CPUNODE);
+    assert_true(gcpu[2] == 0x1111000000000002ULL);
+    /* Loaded again unchanged: not copied again. */
+    gcpu[5] = 0x5555;
+    pv_load_gdt(&gvcpu, gcpu);
+    assert_true(gcpu[5] == 0x5555);
+    gcpu[5] = L_USER_DS;
+    assert_int_equal(pv_mm_bugs, 0);
+}
+
+static void test_set_gdt_refused(void **state)
+{
+    const mfn_t two[2] = { 9, 10 }, other = B_FIRST, f9 = 9;
+
+    linux_gdt(env_page(9));
+    linux_gdt(env_page(10));
+    env_page(10)[300] = TSS_AVAIL;
+    assert_int_equal(set_gdt(&f9, 1, 16), 0);
+    /* One bad frame: -EINVAL, every new reference undone, the old GDT kept. */
+    assert_int_equal(set_gdt(two, 2, 1024), -EINVAL);
+    assert_int_equal(tcount(9), 1);
+    assert_int_equal(tcount(10), 0);
+    assert_int_equal(gcount(10), 1);
+    assert_int_equal(gpv.gdt_ents, 16);
+    assert_int_equal(set_gdt(&other, 1, 16), -EINVAL);
+    assert_int_equal(set_gdt(&f9, 1, 14 * 512 + 1), -EINVAL);
+    assert_int_equal(pv_set_gdt(&gvcpu, 0xdead0000, 16), -EFAULT);
+    /* The list is read for exactly ceil(entries / 512) frames. */
+    ((uint64_t *)gmem)[sizeof(gmem) / 8 - 1] = 9;
+    assert_int_equal(pv_set_gdt(&gvcpu, GVA + sizeof(gmem) - 8, 513), -EFAULT);
+    assert_int_equal(pv_set_gdt(&gvcpu, GVA + sizeof(gmem) - 8, 512), 0);
+    assert_int_equal(gpv.gdt_ents, 512);
+    assert_int_equal(tcount(9), 1);
+    assert_int_equal(pv_mm_bugs, 0);
+}
+
+static void test_set_gdt_replace_and_drop(void **state)
+{
+    const mfn_t f9 = 9, f11[2] = { 11, 9 };
+
+    linux_gdt(env_page(9));
+    linux_gdt(env_page(11));
+    env_page(11)[12] = L_USER_DS | 0x1234;
+    env_page(9)[0] = L_USER_DS;                   /* entry 512 of the 2-frame GDT */
+    assert_int_equal(set_gdt(&f9, 1, 16), 0);
+    assert_true(gcpu[12] == 0);
+    assert_int_equal(set_gdt(f11, 2, 513), 0);
+    assert_int_equal(tcount(9), 1);               /* the old reference went, the new came */
+    assert_int_equal(tcount(11), 1);
+    assert_true(gcpu[12] == (L_USER_DS | 0x1234));
+    assert_true(gcpu[512] == L_USER_DS);
+    /* Back to no GDT: entries cleared, references dropped. */
+    assert_int_equal(set_gdt(NULL, 0, 0), 0);
+    assert_int_equal(tcount(9), 0);
+    assert_int_equal(tcount(11), 0);
+    assert_true(gcpu[5] == 0 && gcpu[12] == 0 && gcpu[512] == 0);
+    assert_int_equal(set_gdt(&f9, 1, 16), 0);
+    pv_drop_gdt(&gvcpu);
+    assert_int_equal(tcount(9), 0);
+    assert_int_equal(gcount(9), 1);
+    assert_int_equal(gpv.gdt_ents, 0);
+    assert_int_equal(pv_mm_bugs, 0);
+}
+
+static void test_update_descriptor(void **state)
+{
+    const mfn_t f9 = 9;
+    uint64_t ma9 = 9ULL << PAGE_SHIFT;
+
+    linux_gdt(env_page(9));
+    assert_int_equal(set_gdt(&f9, 1, 16), 0);
+    /* A TLS entry: written to the frame and to the running CPU's copy. */
+    assert_int_equal(pv_update_descriptor(&gvcpu, ma9 + 12 * 8, 0xab4ff3cdef000fffULL), 0);
+    assert_true(env_page(9)[12] == 0xab4ff3cdef000fffULL);
+    assert_true(gcpu[12] == 0xab4ff3cdef000fffULL);
+    assert_int_equal(tcount(9), 1);
+    /* Fixed up as the check says. */
+    assert_int_equal(pv_update_descriptor(&gvcpu, ma9 + 13 * 8, L_KERNEL_DS), 0);
+    assert_true(env_page(9)[13] == (L_KERNEL_DS | DPL3) && gcpu[13] == (L_KERNEL_DS | DPL3));
+    /* A reserved slot: the frame changes, the CPU's slot stays the hypervisor's. */
+    assert_int_equal(pv_update_descriptor(&gvcpu, ma9 + 3 * 8, L_USER_DS), 0);
+    assert_true(env_page(9)[3] == L_USER_DS && gcpu[3] == 0x1111000000000003ULL);
+    /* Beyond gdt_ents: the frame only. */
+    assert_int_equal(pv_update_descriptor(&gvcpu, ma9 + 100 * 8, L_USER_DS), 0);
+    assert_true(env_page(9)[100] == L_USER_DS && gcpu[100] == 0);
+    /* Refused: system descriptors, misaligned, others' frames, page tables. */
+    assert_int_equal(pv_update_descriptor(&gvcpu, ma9 + 20 * 8, TSS_AVAIL), -EINVAL);
+    assert_int_equal(pv_update_descriptor(&gvcpu, ma9 + 4, L_USER_DS), -EINVAL);
+    assert_int_equal(pv_update_descriptor(&gvcpu, (uint64_t)B_FIRST << PAGE_SHIFT, L_USER_DS),
+                     -EINVAL);
+    assert_int_equal(pv_update_descriptor(&gvcpu, 1000ULL << PAGE_SHIFT, L_USER_DS), -EINVAL);
+    {
+        struct mmuext_op op = { .cmd = MMUEXT_PIN_L1_TABLE, .arg1.mfn = 12 };
+        unsigned int done;
+
+        assert_int_equal(pv_mmuext_op(&gpd.mm, 0, &op, 1, &done, DOMID_SELF), 0);
+    }
+    assert_int_equal(pv_update_descriptor(&gvcpu, 12ULL << PAGE_SHIFT, L_USER_DS), -EINVAL);
+    /* An ordinary frame: written through a passing writable reference. */
+    assert_int_equal(pv_update_descriptor(&gvcpu, (13ULL << PAGE_SHIFT) + 8, L_USER_DS), 0);
+    assert_true(env_page(13)[1] == L_USER_DS);
+    assert_int_equal(tcount(13), 0);
+    assert_int_equal(gcount(13), 1);
+    assert_int_equal(pv_mm_bugs, 0);
+}
+
+static void test_gs_user_sel_glue(void **state)
+{
+    const mfn_t f9 = 9;
+
+    linux_gdt(env_page(9));
+    env_page(9)[12] = 0xab4ff3cdef000fffULL;
+    assert_int_equal(set_gdt(&f9, 1, 16), 0);
+    gpv.gs_base_user = 7;
+    assert_int_equal(pv_set_gs_user_sel(&gvcpu, 0x2b), 0);
+    assert_int_equal(fake.gs_sel, 0x2b);
+    assert_true(gpv.gs_base_user == 0);
+    assert_int_equal(pv_set_gs_user_sel(&gvcpu, 0x60), 0);
+    assert_int_equal(fake.gs_sel, 0x63);
+    assert_true(gpv.gs_base_user == 0xabcdef00ULL);
+    /* Slot 3 is the hypervisor's in the CPU's GDT: a load would fault. */
+    assert_int_equal(pv_set_gs_user_sel(&gvcpu, 0x1b), 0);
+    assert_int_equal(fake.gs_sel, 0);
+    assert_true(gpv.gs_base_user == 0);
+    assert_int_equal(pv_set_gs_user_sel(&gvcpu, 0x10000), 0);   /* (uint16_t): 0 */
+    assert_int_equal(fake.gs_sel, 0);
+    assert_int_equal(fake.gs_loads, 4);
+}
+
+static void test_failsafe(void **state)
+{
+    struct cpu_regs r = { .rcx = 0xc1, .r11 = 0x11, .rip = 0xffffffff81000000ULL,
+                          .cs = 0xe033, .rflags = 0x202, .rsp = GVA + 0x1008, .ss = 0xe02b };
+    const uint64_t *f;
+
+    assert_false(pv_failsafe(&gvcpu, &r));
+    assert_int_equal(fake.crashes, 1);
+    assert_int_equal(fake.bounces, 0);
+    gpv.callback[CALLBACKTYPE_failsafe] = 0xffffffff81001000ULL;
+    fake.crashes = 0;
+    assert_true(pv_failsafe(&gvcpu, &r));
+    assert_int_equal(fake.crashes, 0);
+    assert_false(fake.bounce_mask);
+    /* Xen's 64-bit failsafe frame: 11 words below the 16-aligned stack. */
+    assert_true(r.rsp == GVA + 0x1000 - 11 * 8);
+    assert_true(r.rip == 0xffffffff81001000ULL);
+    f = (const uint64_t *)(gmem + (r.rsp - GVA));
+    assert_true(f[0] == 0xc1 && f[1] == 0x11);                        /* RCX, R11 */
+    assert_true(f[2] == 0x2b && f[3] == 0x2b && f[4] == 0 && f[5] == 0x63);   /* DS-GS */
+    assert_true(f[6] == 0xffffffff81000000ULL && f[7] == 0xe030);     /* RIP, CS */
+    assert_true(f[8] == 0x202 && f[9] == GVA + 0x1008 && f[10] == 0xe02b);
+    /* CALLBACKF_mask_events is honoured. */
+    gpv.callback_flags[CALLBACKTYPE_failsafe] = CALLBACKF_mask_events;
+    r.rsp = GVA + 0x1008;
+    assert_true(pv_failsafe(&gvcpu, &r));
+    assert_true(fake.bounce_mask);
+    /* A stack with room for the common part only: the domain is crashed. */
+    r.rsp = GVA + 7 * 8 + 16;
+    assert_false(pv_failsafe(&gvcpu, &r));
+    assert_int_equal(fake.crashes, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +538,12 @@ int main(void)
         cmocka_unit_test(test_gdt_copy),
         cmocka_unit_test(test_data_loadable),
         cmocka_unit_test(test_gs_user_sel),
+        cmocka_unit_test_setup(test_set_gdt, glue_setup),
+        cmocka_unit_test_setup(test_set_gdt_refused, glue_setup),
+        cmocka_unit_test_setup(test_set_gdt_replace_and_drop, glue_setup),
+        cmocka_unit_test_setup(test_update_descriptor, glue_setup),
+        cmocka_unit_test_setup(test_gs_user_sel_glue, glue_setup),
+        cmocka_unit_test_setup(test_failsafe, glue_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
