@@ -96,6 +96,9 @@ bool pv_failsafe(struct vcpu *v, struct cpu_regs *r);
 /* pv_hcall.c */
 long pv_mm_call(struct vcpu *v, struct cpu_regs *r, bool *cont);
 long pv_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg);
+/* The same from the hypercall's registers (RDI cmd, RSI arg), continuing a
+   long reservation op the way pv_mm_call does (*cont, RIP back by 2). */
+long pv_memory_op_regs(struct vcpu *v, struct cpu_regs *r, bool *cont);
 long pv_vcpu_op(struct vcpu *v, uint64_t cmd, uint64_t vcpuid, uint64_t arg);
 long pv_physdev_op(struct vcpu *v, uint64_t cmd, uint64_t arg);
 long pv_grant_table_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t count);

@@ -33,12 +33,14 @@
  *  increase_reservation  the same, without the M2P, the list optional.
  *      The three: DOMID_SELF or own id, extents up to order 12 (dom0) / 9,
  *      Xen's start_extent in cmd >> MEMOP_EXTENT_SHIFT and its early
- *      returns. **Differs:** populate/increase of order > 0 (contiguous
- *      frames) and address_bits restrictions are refused (0 extents done);
- *      no continuation (pv_run.c passes memory_op no registers): one call
- *      does all its extents, bounded by the domain's pages (decrease) or
- *      max_pages (populate), since every extent that does not fail frees
- *      or allocates a frame.
+ *      returns; continued after pv_resv_pages_per_call (4096) pages with the
+ *      extent to resume at in cmd's upper bits (pv_memory_op_regs: the
+ *      guest re-executes SYSCALL). **Differs:** populate/increase of order
+ *      > 0 (contiguous frames) and address_bits restrictions are refused
+ *      (0 extents done). pv_memory_op (no registers to continue with) does
+ *      all the extents in one call, bounded by the domain's pages
+ *      (decrease) or max_pages (populate): every extent that does not
+ *      fail frees or allocates a frame.
  *  add_to_physmap      -EACCES after Xen's argument checks (xatp_permission_
  *                      check: not a translated guest).
  *  everything else     -ENOSYS (exchange, which Linux's swiotlb-xen tries
@@ -238,11 +240,19 @@ static bool populate_extent(struct vcpu *v, const struct resv *r, uint64_t i, bo
     return !((populate || r->list) && copy_to_guest(v, slot, &(xen_pfn_t){ mfn }, sizeof(mfn)));
 }
 
-static long reservation_op(struct vcpu *v, unsigned int op, uint64_t start, uint64_t arg)
+/* Pages given back or populated per call before it continues (Xen checks
+   hypercall_preempt_check() between extents). A variable so that host
+   tests can shrink it. */
+unsigned int pv_resv_pages_per_call = 4096;
+
+/* Returns the extents done (Xen's nr_done), or sets *next to the extent
+   to continue from (0: finished). */
+static long reservation_op(struct vcpu *v, unsigned int op, uint64_t start, uint64_t arg,
+                           uint64_t *next)
 {
     struct pv_domain *pd = pv_domain_of(v->domain);
     struct resv r;
-    uint64_t i;
+    uint64_t i, work = 0;
 
     if (!pd || read_resv(v, arg, &r))
         return (long)start;
@@ -251,6 +261,11 @@ static long reservation_op(struct vcpu *v, unsigned int op, uint64_t start, uint
     if (self_domain(v, r.domid) || !resv_ok(v->domain, &r, op))
         return (long)start;
     for (i = start; i < r.nr; i++) {
+        if (i > start && work >= pv_resv_pages_per_call) {
+            *next = i;
+            return 0;
+        }
+        work += 1ull << r.order;
         if (op == XENMEM_decrease_reservation) {
             xen_pfn_t mfn;
 
@@ -264,7 +279,7 @@ static long reservation_op(struct vcpu *v, unsigned int op, uint64_t start, uint
     return (long)i;
 }
 
-long pv_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
+static long memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg, uint64_t *next)
 {
     unsigned int op = cmd & MEMOP_CMD_MASK;
     uint64_t start = cmd >> MEMOP_EXTENT_SHIFT;
@@ -287,8 +302,34 @@ long pv_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
     case XENMEM_decrease_reservation:
     case XENMEM_populate_physmap:
     case XENMEM_increase_reservation:
-        return reservation_op(v, op, start, arg);
+        return reservation_op(v, op, start, arg, next);
     default:
         return -ENOSYS;
     }
+}
+
+long pv_memory_op_regs(struct vcpu *v, struct cpu_regs *r, bool *cont)
+{
+    uint64_t next = 0;
+    long rc = memory_op(v, r->rdi, r->rsi, &next);
+
+    if (next) {
+        r->rdi = (r->rdi & MEMOP_CMD_MASK) | (next << MEMOP_EXTENT_SHIFT);
+        r->rip -= 2;                       /* the 2-byte SYSCALL again */
+        *cont = true;
+    }
+    return rc;
+}
+
+long pv_memory_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
+{
+    uint64_t next = 0;
+    long rc = memory_op(v, cmd, arg, &next);
+
+    while (next) {
+        cmd = (cmd & MEMOP_CMD_MASK) | (next << MEMOP_EXTENT_SHIFT);
+        next = 0;
+        rc = memory_op(v, cmd, arg, &next);
+    }
+    return rc;
 }

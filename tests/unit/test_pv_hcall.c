@@ -407,6 +407,39 @@ static void test_decrease_extents_and_start(void **state)
     assert_ptr_equal(env_frames[XEN_FIRST].owner, &tdom);
 }
 
+extern unsigned int pv_resv_pages_per_call;
+
+static void test_reservation_continues(void **state)
+{
+    xen_pfn_t l[4] = { 20, 21, 22, B_FIRST };
+    struct cpu_regs r;
+    bool cont = false;
+
+    pv_resv_pages_per_call = 2;
+    resv(4, 0, DOMID_SELF, l);
+    memset(&r, 0, sizeof(r));
+    r.rdi = XENMEM_decrease_reservation;
+    r.rsi = RESV;
+    r.rip = 0x401002;
+    assert_int_equal(pv_memory_op_regs(&tv[0], &r, &cont), 0);
+    assert_true(cont);
+    assert_int_equal(r.rdi, XENMEM_decrease_reservation | (2 << MEMOP_EXTENT_SHIFT));
+    assert_int_equal(r.rip, 0x401000);
+    assert_null(env_frames[21].owner);
+    assert_ptr_equal(env_frames[22].owner, &tdom);
+    cont = false;
+    r.rip += 2;
+    assert_int_equal(pv_memory_op_regs(&tv[0], &r, &cont), 3);   /* B_FIRST stops it */
+    assert_false(cont);
+    assert_null(env_frames[22].owner);
+    /* Without registers the whole list is done in one call. */
+    l[0] = 23, l[1] = 24, l[2] = 25, l[3] = 26;
+    resv(4, 0, DOMID_SELF, l);
+    assert_int_equal(pv_memory_op(&tv[0], XENMEM_decrease_reservation, RESV), 4);
+    assert_null(env_frames[26].owner);
+    pv_resv_pages_per_call = 4096;
+}
+
 static void test_populate_physmap(void **state)
 {
     xen_pfn_t l[3] = { 0x100, 0x101, 0x102 };
@@ -655,6 +688,7 @@ int main(void)
         cmocka_unit_test_setup(test_decrease_reservation, setup),
         cmocka_unit_test_setup(test_decrease_keeps_mapped_frames, setup),
         cmocka_unit_test_setup(test_decrease_extents_and_start, setup),
+        cmocka_unit_test_setup(test_reservation_continues, setup),
         cmocka_unit_test_setup(test_populate_physmap, setup),
         cmocka_unit_test_setup(test_increase_reservation, setup),
         cmocka_unit_test_setup(test_memory_maps, setup),
