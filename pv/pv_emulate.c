@@ -8,7 +8,8 @@
  *        faulting is offered, so Xen's user-mode #GP never applies).
  *   #GP  with error code 0, from ring 3:
  *        - IN/OUT/INS/OUTS, CLI/STI: virtual IOPL >= the virtual CPL
- *          (kernel 1, user 3), else the #GP goes to the guest. Ports the
+ *          (kernel 1, or 0 with VMASST_TYPE_architectural_iopl; user 3),
+ *          else the #GP goes to the guest. Ports the
  *          domain does not own read as all-ones and drop writes; the RTC
  *          index/data pair is emulated (Xen's cmos_idx). CLI/STI do
  *          nothing, as in Xen (the event mask is the guest's business).
@@ -32,6 +33,7 @@
 #include <proxenos/platform.h>
 #include <proxenos/printk.h>
 #include <proxenos/time.h>
+#include <proxenos/vtime.h>
 #include <xen/physdev.h>
 
 BUILD_BUG_ON(PV_INSN_KINDS > ARRAY_SIZE(((struct pv_vcpu *)0)->emul_count));
@@ -76,6 +78,12 @@ static void warn(struct vcpu *v, const char *what, uint64_t a, uint64_t b)
 static bool is_hwdom(const struct vcpu *v)
 {
     return v->domain->domain_id == 0;
+}
+
+static bool iopl_ok(struct vcpu *v)
+{
+    return pv_iopl_ok(pvv(v)->iopl, !pvv(v)->user_mode,
+                      vm_assist_enabled(v->domain, VMASST_TYPE_architectural_iopl));
 }
 
 /* ---- the host --------------------------------------------------------------- */
@@ -609,13 +617,13 @@ static int emulate_priv(struct vcpu *v, struct cpu_regs *r, const struct pv_insn
     switch (i->kind) {
     case PV_INSN_IN:
     case PV_INSN_OUT:
-        return pv_iopl_ok(p->iopl, kernel) && emulate_in_out(v, r, i) ? 1 : -1;
+        return iopl_ok(v) && emulate_in_out(v, r, i) ? 1 : -1;
     case PV_INSN_INS:
     case PV_INSN_OUTS:
-        return pv_iopl_ok(p->iopl, kernel) ? emulate_string_io(v, r, i) : -1;
+        return iopl_ok(v) ? emulate_string_io(v, r, i) : -1;
     case PV_INSN_CLI:
     case PV_INSN_STI:           /* Xen: nothing to do once IOPL allows them */
-        return pv_iopl_ok(p->iopl, kernel) ? 1 : -1;
+        return iopl_ok(v) ? 1 : -1;
     case PV_INSN_RDTSC:
         set_edx_eax(r, rdtsc());
         return 1;

@@ -63,9 +63,10 @@ int pv_insn_decode(const uint8_t *b, size_t n, struct pv_insn *out);
 /* The #UD path: b[0..n) starts with XEN_EMULATE_PREFIX then CPUID. */
 bool pv_insn_forced_cpuid(const uint8_t *b, size_t n);
 
-/* Xen's iopl_ok: a 64-bit PV kernel runs at (virtual) CPL 1, user mode at
-   CPL 3, and port I/O, CLI and STI need virtual IOPL >= CPL. */
-bool pv_iopl_ok(unsigned int iopl, bool kernel_mode);
+/* Xen's iopl_ok: a 64-bit PV kernel runs at (virtual) CPL 1, or 0 with
+   VMASST_TYPE_architectural_iopl, user mode at CPL 3, and port I/O, CLI
+   and STI need virtual IOPL >= CPL. */
+bool pv_iopl_ok(unsigned int iopl, bool kernel_mode, bool architectural_iopl);
 
 /* Xen's admin_io_okay: may the domain touch ports [port, port + bytes)
    directly? Only the hardware domain has ports, and not the ones the

@@ -160,11 +160,11 @@ bool pv_insn_forced_cpuid(const uint8_t *b, size_t n)
 
 /* ---- ports --------------------------------------------------------------------- */
 
-bool pv_iopl_ok(unsigned int iopl, bool kernel_mode)
+bool pv_iopl_ok(unsigned int iopl, bool kernel_mode, bool architectural_iopl)
 {
-    /* Without VMASST_TYPE_architectural_iopl (not offered) the kernel
-       counts as CPL 1. */
-    return iopl >= (kernel_mode ? 1u : 3u);
+    unsigned int cpl = !kernel_mode ? 3 : architectural_iopl ? 0 : 1;
+
+    return iopl >= cpl;
 }
 
 /*

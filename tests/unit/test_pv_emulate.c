@@ -178,12 +178,16 @@ static void refusals(void **s)
 
 static void iopl(void **s)
 {
-    assert_false(pv_iopl_ok(0, true));
-    assert_true(pv_iopl_ok(1, true));                   /* Linux's set_iopl(1) */
-    assert_true(pv_iopl_ok(3, true));
-    assert_false(pv_iopl_ok(1, false));
-    assert_false(pv_iopl_ok(2, false));
-    assert_true(pv_iopl_ok(3, false));
+    assert_false(pv_iopl_ok(0, true, false));
+    assert_true(pv_iopl_ok(1, true, false));            /* Linux's set_iopl(1) */
+    assert_true(pv_iopl_ok(3, true, false));
+    assert_false(pv_iopl_ok(1, false, false));
+    assert_false(pv_iopl_ok(2, false, false));
+    assert_true(pv_iopl_ok(3, false, false));
+    /* VMASST_TYPE_architectural_iopl: the kernel is CPL 0. */
+    assert_true(pv_iopl_ok(0, true, true));
+    assert_false(pv_iopl_ok(2, false, true));
+    assert_true(pv_iopl_ok(3, false, true));
 }
 
 static void ports(void **s)
