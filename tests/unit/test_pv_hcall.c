@@ -6,7 +6,7 @@
    extents, hostile arguments), the machine memory map and M2P location,
    register_vcpu_info by MFN, grant table setup by MFN, routing to the
    common handlers. */
-/* @sources: pv/pv_hcall.c pv/pv_memory.c pv/pv_vcpu.c pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c */
+/* @sources: pv/pv_hcall.c pv/pv_memory.c pv/pv_vcpu.c pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c pv/multicall.c */
 #include "cmocka_prelude.h"
 #include "test_pv_env.h"
 #include "../../pv/pv_internal.h"
@@ -310,6 +310,77 @@ static void test_mmuext_op_continues(void **state)
     assert_int_equal(*(uint32_t *)gptr(PDONE), 130);
     assert_int_equal(env_cb.flush_tlb, 129);
     assert_true(pinned(5));
+}
+
+/* Inside a multicall, as pv_run.c's mc_dispatch runs a sub-call: the
+   continued entry gets its advanced arguments back and runs again. */
+#define MCL (GVA + 0x8000)
+
+static int mc_fetch(void *c, uint32_t i, struct multicall_entry *e)
+{
+    return gcopy(MCL + i * sizeof(*e), e, sizeof(*e), false);
+}
+static int mc_store_result(void *c, uint32_t i, const struct multicall_entry *e)
+{
+    return gcopy(MCL + i * sizeof(*e) + offsetof(struct multicall_entry, result),
+                 (void *)&e->result, sizeof(e->result), true);
+}
+static int mc_store_entry(void *c, uint32_t i, const struct multicall_entry *e)
+{
+    return gcopy(MCL + i * sizeof(*e), (void *)e, sizeof(*e), true);
+}
+static enum pv_mc_disp mc_dispatch(void *c, struct multicall_entry *e, bool *preempted)
+{
+    struct cpu_regs r = mm_regs(e->op, e->args[0], e->args[1], e->args[2]);
+    bool cont = false;
+
+    r.r10 = e->args[3];
+    e->result = (xen_ulong_t)pv_mm_call(&tv[0], &r, &cont);
+    if (cont) {
+        e->args[0] = r.rdi;
+        e->args[1] = r.rsi;
+        e->args[2] = r.rdx;
+        e->args[3] = r.r10;
+        *preempted = true;
+    }
+    return PV_MC_CONTINUE;
+}
+
+static void test_mmu_update_in_multicall(void **state)
+{
+    static const struct pv_multicall_ops ops = {
+        .fetch = mc_fetch, .store_result = mc_store_result, .dispatch = mc_dispatch,
+        .store_entry = mc_store_entry,
+    };
+    struct multicall_entry *e = gptr(MCL);
+    uint32_t next = 0, first = 0, rounds = 0;
+    long rc;
+
+    m2p_list(100);
+    e[0] = (struct multicall_entry){ .op = __HYPERVISOR_mmu_update,
+                                     .args = { GVA, 100, PDONE, DOMID_SELF } };
+    e[1] = (struct multicall_entry){ .op = __HYPERVISOR_mmuext_op,
+                                     .args = { GVA + 0x1800, 1, 0, DOMID_SELF } };
+    ((struct mmuext_op *)gptr(GVA + 0x1800))->cmd = MMUEXT_TLB_FLUSH_LOCAL;
+    /* The guest re-issues multicall(list + next, nr - next) each time. */
+    do {
+        struct multicall_entry tmp[2];
+
+        memcpy(tmp, e + first, (2 - first) * sizeof(*tmp));
+        memcpy(e, tmp, (2 - first) * sizeof(*tmp));
+        rc = pv_multicall(&ops, NULL, 2 - first, &next);
+        memcpy(tmp, e, (2 - first) * sizeof(*tmp));
+        memcpy(e + first, tmp, (2 - first) * sizeof(*tmp));
+        first += rc == PV_MC_PREEMPTED ? next : 0;
+        rounds++;
+    } while (rc == PV_MC_PREEMPTED && rounds < 5);
+    assert_int_equal(rc, 0);
+    assert_int_equal(rounds, 2);
+    assert_int_equal(*(uint32_t *)gptr(PDONE), 100);
+    assert_int_equal(e[0].result, 0);
+    assert_int_equal(e[1].result, 0);
+    assert_int_equal(env_cb.flush_tlb, 1);
+    assert_int_equal(pv_m2p_get(A_FIRST + 99 % 30), 0x1000 + 99);
 }
 
 static void test_update_va_mapping_passes_through(void **state)
@@ -684,6 +755,7 @@ int main(void)
         cmocka_unit_test_setup(test_mmu_update_unreadable_entry, setup),
         cmocka_unit_test_setup(test_mmu_update_preempted_count_from_pdone, setup),
         cmocka_unit_test_setup(test_mmuext_op_continues, setup),
+        cmocka_unit_test_setup(test_mmu_update_in_multicall, setup),
         cmocka_unit_test_setup(test_update_va_mapping_passes_through, setup),
         cmocka_unit_test_setup(test_decrease_reservation, setup),
         cmocka_unit_test_setup(test_decrease_keeps_mapped_frames, setup),
