@@ -685,6 +685,24 @@ bool pv_emulate_op(struct vcpu *v, struct cpu_regs *r)
     return true;
 }
 
+void pv_emulate_show_counts(struct vcpu *v)
+{
+    struct pv_vcpu *p = pvv(v);
+    char line[256];
+    size_t len = 0;
+
+    if (!p)
+        return;
+    for (unsigned int k = 0; k < PV_INSN_KINDS && len < sizeof(line) - 1; k++)
+        if (p->emul_count[k])
+            len = MIN(sizeof(line) - 1,
+                      len + (size_t)px_snprintf(line + len, sizeof(line) - len, " %s=%u",
+                                                pv_insn_name((enum pv_insn_kind)k),
+                                                p->emul_count[k]));
+    if (len)
+        printk(LOG_INFO "d%u v%u emulated:%s\n", v->domain->domain_id, v->vcpu_id, line);
+}
+
 long pv_set_iopl(struct vcpu *v, uint64_t arg)
 {
     struct physdev_set_iopl op;

@@ -98,4 +98,12 @@ void pv_cpuid_policy(const struct pv_cpuid_input *in, uint32_t leaf, uint32_t su
    CPUID). */
 uint64_t pv_guest_cr4(uint64_t wanted, uint64_t host_cr4, bool has_tsc, bool has_de);
 
+/* The name of an instruction kind, for counters ("?" if out of range). */
+const char *pv_insn_name(enum pv_insn_kind kind);
+
+/* pv_emulate.c: prints the vCPU's emulation counts on one line (nothing if
+   none), for vCPU dumps and the end-of-domain counters. */
+struct vcpu;
+void pv_emulate_show_counts(struct vcpu *v);
+
 #endif

@@ -151,6 +151,21 @@ int pv_insn_decode(const uint8_t *b, size_t n, struct pv_insn *out)
     return 0;
 }
 
+const char *pv_insn_name(enum pv_insn_kind kind)
+{
+    static const char *const names[PV_INSN_KINDS] = {
+        [PV_INSN_NONE] = "none", [PV_INSN_IN] = "in", [PV_INSN_OUT] = "out",
+        [PV_INSN_INS] = "ins", [PV_INSN_OUTS] = "outs", [PV_INSN_CLI] = "cli",
+        [PV_INSN_STI] = "sti", [PV_INSN_RDMSR] = "rdmsr", [PV_INSN_WRMSR] = "wrmsr",
+        [PV_INSN_MOV_FROM_CR] = "mov_from_cr", [PV_INSN_MOV_TO_CR] = "mov_to_cr",
+        [PV_INSN_CLTS] = "clts", [PV_INSN_WBINVD] = "wbinvd", [PV_INSN_RDTSC] = "rdtsc",
+        [PV_INSN_CPUID] = "cpuid", [PV_INSN_XSETBV] = "xsetbv", [PV_INSN_HLT] = "hlt",
+        [PV_INSN_FORCED_CPUID] = "forced_cpuid",
+    };
+
+    return (unsigned int)kind < PV_INSN_KINDS && names[kind] ? names[kind] : "?";
+}
+
 bool pv_insn_forced_cpuid(const uint8_t *b, size_t n)
 {
     static const uint8_t sig[] = { 0x0f, 0x0b, 'x', 'e', 'n', 0x0f, 0xa2 };

@@ -146,6 +146,10 @@ static void other_forms(void **s)
     assert_int_equal(DEC(0x0f, 0xa2).kind, PV_INSN_CPUID);
     assert_int_equal(DEC(0x0f, 0x01, 0xd1).kind, PV_INSN_XSETBV);
     assert_int_equal(DEC(0x0f, 0x01, 0xd1).len, 3);
+    for (int k = 0; k < PV_INSN_KINDS; k++)
+        assert_string_not_equal(pv_insn_name((enum pv_insn_kind)k), "?");
+    assert_string_equal(pv_insn_name(PV_INSN_RDMSR), "rdmsr");
+    assert_string_equal(pv_insn_name(PV_INSN_KINDS), "?");
 }
 
 static void refusals(void **s)
