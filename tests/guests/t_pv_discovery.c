@@ -45,6 +45,17 @@ static void check_start_info(void)
              (long)si->mfn_list, 0);
     pv_check(si->store_mfn == 0 && si->console.domU.mfn == 0, "dom0: no store/console rings",
              (long)si->store_mfn, 0);
+    pv_check(si->mod_start == 0 && si->mod_len == 0, "no boot module: mod_start and mod_len 0",
+             (long)si->mod_len, 0);
+    pv_check(pv_strlen((const char *)si->cmd_line) < sizeof(si->cmd_line),
+             "cmd_line NUL-terminated within MAX_GUEST_CMDLINE", 0, 0);
+    {
+        unsigned int writable = 0;
+
+        for (unsigned long i = 0; i < si->nr_pt_frames; i++)
+            writable += !!(pv_read_pte(pv_l1e_maddr(si->pt_base + i * PV_PAGE_SIZE)) & PV_PTE_RW);
+        pv_check_eq("the bootstrap page tables are mapped read-only (writable ones)", writable, 0);
+    }
     /* The P2M and the read-only M2P agree on start_info's own page. */
     pv_check(pv_mfn_to_va(pv_va_to_mfn((uint64_t)si)) == (uint64_t)si,
              "M2P[P2M[start_info]] is start_info", 0, 0);

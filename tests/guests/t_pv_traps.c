@@ -34,12 +34,14 @@ static uint8_t kernel_stack[8192] __attribute__((aligned(16)));
     ({                                                                                     \
         uint64_t at_;                                                                      \
         __asm__ volatile("lea 1f(%%rip), %%rax\n\tmov %%rax, pv_trap_resume(%%rip)\n\t"   \
+                         "mov %%rsp, pv_fault_rsp(%%rip)\n\t"                                 \
                          "mov $0x1234, %%ecx\n\tmov $0x5678, %%r11d\n\t"                   \
                          "0: " insn "\n1:\n\tlea 0b(%%rip), %0"                            \
                          : "=r"(at_) : __VA_ARGS__ : "rax", "rcx", "r11", "rdx", "memory"); \
         at_;                                                                               \
     })
 
+uint64_t pv_fault_rsp;                             /* RSP at the last FAULT() */
 static uint64_t count_before;
 static bool tcg;                                /* command line: QEMU's TCG underneath */
 
@@ -53,7 +55,7 @@ static void expect_trap(const char *what, uint64_t vector, bool has_ec)
 }
 
 /* The whole frame of the last exception, taken in kernel mode at `rip`. */
-static void check_frame(uint64_t rip, uint64_t rsp_before)
+static void check_frame(uint64_t rip)
 {
     unsigned int n = 7 + (unsigned int)pv_trap_rec.has_ec;
 
@@ -62,63 +64,50 @@ static void check_frame(uint64_t rip, uint64_t rsp_before)
     pv_check_eq("  frame RIP", (long)pv_trap_word(PV_F_RIP), (long)rip);
     pv_check_eq("  frame CS: the kernel's, RPL 0", (long)pv_trap_word(PV_F_CS), PV_FLAT_KERNEL_CS);
     pv_check_eq("  frame SS", (long)pv_trap_word(PV_F_SS), PV_FLAT_SS);
-    pv_check((pv_trap_word(PV_F_RSP) & ~0xffUL) == (rsp_before & ~0xffUL) ||
-             pv_trap_word(PV_F_RSP) - rsp_before < 256 || rsp_before - pv_trap_word(PV_F_RSP) < 256,
-             "  frame RSP is the interrupted stack", (long)pv_trap_word(PV_F_RSP), (long)rsp_before);
-    pv_check_eq("  frame 16-byte aligned above it", (long)((pv_trap_rec.entry_rsp + n * 8) & 15), 0);
-}
-
-static uint64_t rsp_now(void)
-{
-    uint64_t r;
-
-    __asm__ volatile("mov %%rsp, %0" : "=r"(r));
-    return r;
+    pv_check_eq("  frame RSP is the interrupted one", (long)pv_trap_word(PV_F_RSP), (long)pv_fault_rsp);
+    pv_check_eq("  the frame right below it, 16-byte aligned",
+                (long)(pv_trap_rec.entry_rsp + n * 8), (long)(pv_fault_rsp & ~15UL));
 }
 
 static void check_exceptions(struct vcpu_info *vi)
 {
-    uint64_t at, rsp;
+    uint64_t at;
     long rc;
 
     rc = pv_trap_install();
     pv_check(rc == 0, "set_trap_table accepted", rc, 0);
     count_before = pv_trap_rec.count;
 
-    rsp = rsp_now();
     at = FAULT("ud2", "i"(0));
     pv_check(pv_trap_rec.count == count_before + 1,
              "#UD bounced to the registered handler and returned by iret", (long)pv_trap_rec.count,
              (long)count_before + 1);
     expect_trap("#UD: one exception", 6, false);
-    check_frame(at, rsp);
+    check_frame(at);
     pv_check_eq("  frame RFLAGS.IF: events masked (as at boot)",
                 (long)(pv_trap_word(PV_F_RFLAGS) & RFLAGS_IF), 0);
 
-    rsp = rsp_now();
     {
         static volatile uint32_t zero;     /* any dividend: the divisor is 0 */
 
         at = FAULT("divl %[z]", [z] "m"(zero));
     }
     expect_trap("#DE (divide by zero) bounced", 0, false);
-    check_frame(at, rsp);
+    check_frame(at);
 
-    rsp = rsp_now();
     at = FAULT("mov (%[p]), %%rax", [p] "r"(0x8000000000000000UL));
     expect_trap("#GP (non-canonical load) bounced", 13, true);
     pv_check_eq("  error code 0", (long)pv_trap_rec.frame[2], 0);
-    check_frame(at, rsp);
+    check_frame(at);
 
     vi->arch.cr2 = 0;
-    rsp = rsp_now();
     at = FAULT("mov (%[p]), %%rax", [p] "r"(PV_UNMAPPED + 0x123));
     expect_trap("#PF (read of an unmapped address) bounced", 14, true);
     pv_check_eq("  CR2 in vcpu_info", (long)vi->arch.cr2, (long)(PV_UNMAPPED + 0x123));
     /* Xen's pv_inject_event sets PFEC_user_mode from the guest's mode:
        clear for the kernel, though it runs in ring 3. */
     pv_check_eq("  error code: not present, read, kernel (no U bit)", (long)pv_trap_rec.frame[2], 0);
-    check_frame(at, rsp);
+    check_frame(at);
 
     at = FAULT("movq $1, (%[p])", [p] "r"(PV_RO_MPT));
     expect_trap("#PF (write to the read-only M2P) bounced", 14, true);
