@@ -11,6 +11,8 @@
  *    place, unhooked and unpinned, with the pin rules (pin while writable,
  *    pin twice, unpin twice, a live L2 pinned as an L1, an L1 as base
  *    pointer, an L1 holding a writable mapping of the L4);
+ *  - a copy of the L4 pinned, made the base pointer and back, unpinned;
+ *    MMUEXT_SET_LDT's argument checks;
  *  - update_va_mapping with each flush flag (INVLPG/TLB_FLUSH, local, all,
  *    a vCPU mask, none then MMUEXT_INVLPG_LOCAL), on bad addresses;
  *  - MMUEXT_COPY_PAGE and CLEAR_PAGE, the TLB flush commands;
@@ -163,6 +165,50 @@ static void check_new_l1(void)
                 uvm(l1_va, (l1_mfn << 12) | RW_PTE, UVMF_INVLPG), 0);
 }
 
+/* A second kernel L4 (a copy of the bootstrap one) pinned and made the
+   base pointer, then the bootstrap L4 again: Xen's new_guest_cr3. */
+static const uint64_t l4_magic = 0x14c0b1e5;
+
+static void check_new_baseptr(void)
+{
+    volatile uint64_t *l4 = page(4);
+    const uint64_t *boot = (const uint64_t *)pv_si->pt_base;
+    uint64_t va = (uint64_t)l4, mfn = mfn_of(va), boot_mfn = mfn_of(pv_si->pt_base);
+    static struct mmuext_op ldt = { .cmd = MMUEXT_SET_LDT };
+    long rc;
+
+    for (int i = 0; i < 512; i++)
+        l4[i] = boot[i];
+    pv_check_eq("the L4 copy's page made read-only", uvm(va, (mfn << 12) | RO_PTE, UVMF_INVLPG), 0);
+    pv_check_eq("MMUEXT_PIN_L4_TABLE of the copy", pv_mmuext1(MMUEXT_PIN_L4_TABLE, mfn), 0);
+    pv_check_eq("MMUEXT_NEW_BASEPTR to the copy", pv_mmuext1(MMUEXT_NEW_BASEPTR, mfn), 0);
+    pv_check_eq("  running on it: hypercalls and our data",
+                pv_hcall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0) == 0x40011 &&
+                l4[1] == boot[1], 1);
+    pv_check_eq("  update_va_mapping through it",
+                uvm((uint64_t)page(0), (mfn_of((uint64_t)page(0)) << 12) | RW_PTE, UVMF_INVLPG), 0);
+    /* Proof that the copy is live: its slot 32 (not in the bootstrap L4)
+       made to share slot 0's L3 shows our image at 0x100000000000 too. */
+    rc = pv_mmu_update1(((mfn << 12) + 32 * 8) | MMU_NORMAL_PT_UPDATE, (boot[0] & ~0xfffUL) | 0x27);
+    pv_check(rc == 0 && *(volatile uint64_t *)(PV_UNMAPPED + (uint64_t)&l4_magic) == l4_magic,
+             "  an entry added to the copy's L4 is seen at once", rc, 0);
+    rc = pv_mmu_update1(((mfn << 12) + 32 * 8) | MMU_NORMAL_PT_UPDATE, 0);
+    pv_check_eq("  and removed again", rc, 0);
+    pv_check_eq("MMUEXT_NEW_BASEPTR back to the bootstrap L4", pv_mmuext1(MMUEXT_NEW_BASEPTR, boot_mfn), 0);
+    pv_check_eq("MMUEXT_UNPIN_TABLE of the copy", pv_mmuext1(MMUEXT_UNPIN_TABLE, mfn), 0);
+    pv_check_eq("its page mapped writable again", uvm(va, (mfn << 12) | RW_PTE, UVMF_INVLPG), 0);
+
+    /* Xen's set_ldt: a page-aligned canonical base, at most 8192 entries. */
+    ldt.arg1.linear_addr = (uint64_t)page(5) + 8;
+    ldt.arg2.nr_ents = 16;
+    rc = pv_hcall(__HYPERVISOR_mmuext_op, (uint64_t)&ldt, 1, 0, DOMID_SELF, 0);
+    pv_check_eq("MMUEXT_SET_LDT with a misaligned base -EINVAL", rc, -XEN_EINVAL);
+    ldt.arg1.linear_addr = (uint64_t)page(5);
+    ldt.arg2.nr_ents = 8193;
+    rc = pv_hcall(__HYPERVISOR_mmuext_op, (uint64_t)&ldt, 1, 0, DOMID_SELF, 0);
+    pv_check_eq("MMUEXT_SET_LDT of 8193 entries -EINVAL", rc, -XEN_EINVAL);
+}
+
 /* va (page 0) is remapped between pages 1 and 2 with each flush flag: the
    read after the call must see the new page. */
 static void check_update_va_mapping(void)
@@ -296,6 +342,7 @@ PV_TEST_MAIN(pagetable)
 {
     check_mmu_update();
     check_new_l1();
+    check_new_baseptr();
     check_update_va_mapping();
     check_copy_clear();
     check_batches();
