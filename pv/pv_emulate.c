@@ -254,7 +254,7 @@ static bool string_io_one(struct vcpu *v, struct cpu_regs *r, const struct pv_in
                           uint16_t port)
 {
     uint64_t mask = i->addr32 ? 0xffffffffULL : ~0ULL;
-    uint64_t step = (r->rflags & RFLAGS_DF) ? (uint64_t)-i->bytes : i->bytes;
+    uint64_t step = (r->rflags & RFLAGS_DF) ? -(uint64_t)i->bytes : i->bytes;
     uint32_t val = 0;
 
     if (i->kind == PV_INSN_INS) {
