@@ -20,10 +20,11 @@
  *   Everything else (HLT, MOV DR, MOV to CR3, XSETBV, RDPMC, ...) goes
  *   back to the guest as the exception it raised.
  *
- * Not done: Xen's #DB after an emulated instruction with EFLAGS.TF, the
- * #PF Xen injects when an instruction fetch or a string I/O access
- * faults (the original exception is bounced instead), the I/O bitmap of
- * PHYSDEVOP_set_iobitmap, the vPMU.
+ * After an emulated instruction with EFLAGS.TF the guest gets its #DB
+ * (DR6.BS), and INS/OUTS on guest memory that is not there a #PF, as
+ * from Xen. Not done: the #PF Xen injects when the instruction fetch
+ * itself faults (the original exception is bounced instead), I/O
+ * breakpoints, the I/O bitmap of PHYSDEVOP_set_iobitmap, the vPMU.
  */
 #include "pv_internal.h"
 #include "pv_emulate.h"
@@ -38,7 +39,19 @@
 
 BUILD_BUG_ON(PV_INSN_KINDS > ARRAY_SIZE(((struct pv_vcpu *)0)->emul_count));
 
+#define RFLAGS_TF       (1ULL << 8)
 #define RFLAGS_DF       (1ULL << 10)
+#define DR6_BS          (1ULL << 14)   /* single step (SDM vol. 3B, 18.2.3) */
+#define PFEC_WRITE      (1ULL << 1)
+#define PFEC_USER       (1ULL << 2)
+
+/* What an emulation came to. */
+enum emul_rc {
+    EMUL_REFUSED = -1,          /* the guest gets the exception it raised */
+    EMUL_AGAIN = 0,             /* done in part: RIP stays, the guest re-executes */
+    EMUL_DONE = 1,              /* RIP moves past the instruction */
+    EMUL_FAULTED = 2,           /* a #PF was delivered instead (RIP stays) */
+};
 #define STRING_IO_BATCH 1024        /* REP INS/OUTS iterations per exception */
 #define WARN_CAP        64          /* refusals reported per vCPU */
 
@@ -249,48 +262,87 @@ static uint64_t seg_base(uint8_t seg)
     return 0;
 }
 
-/* One INS or OUTS element. False if the guest memory was not there. */
+/* Xen's pv_inject_page_fault: a #PF at `va` to the guest's handler, with
+   the write bit and the guest's mode in the error code. The faulting
+   instruction is not moved past. */
+static void inject_page_fault(struct vcpu *v, struct cpu_regs *r, uint64_t va, bool write)
+{
+    struct pv_vcpu *p = pvv(v);
+    const struct trap_info *t = &p->traps[14];
+    uint64_t ec = (write ? PFEC_WRITE : 0) | (p->user_mode ? PFEC_USER : 0);
+
+    v->vcpu_info->arch.cr2 = va;
+    pv_bounce(v, r, &ec, t->address, TI_GET_IF(t));    /* no handler: crashed */
+}
+
+/* Where an element of `bytes` at `va` stops being accessible: va, or the
+   next page if only the part there is missing (a write that a read-only
+   first page refuses is reported at va too: close enough for the guest's
+   handler, which looks the address up). */
+static uint64_t fault_address(struct vcpu *v, uint64_t va, unsigned int bytes)
+{
+    uint64_t next = (va | (PAGE_SIZE - 1)) + 1;
+    uint8_t b;
+
+    if (next - va >= bytes || pv_copy_linear(v, &b, va, 1, false))
+        return va;
+    return next;
+}
+
+/* One INS or OUTS element. False (with *fault set) if the guest memory was
+   not there. */
 static bool string_io_one(struct vcpu *v, struct cpu_regs *r, const struct pv_insn *i,
-                          uint16_t port)
+                          uint16_t port, uint64_t *fault)
 {
     uint64_t mask = i->addr32 ? 0xffffffffULL : ~0ULL;
     uint64_t step = (r->rflags & RFLAGS_DF) ? -(uint64_t)i->bytes : i->bytes;
+    uint64_t va;
     uint32_t val = 0;
 
     if (i->kind == PV_INSN_INS) {
+        va = r->rdi & mask;                     /* ES: base 0 */
         val = io_read(v, port, i->bytes);
-        if (pv_copy_linear(v, &val, r->rdi & mask, i->bytes, true))
-            return false;
+        if (pv_copy_linear(v, &val, va, i->bytes, true))
+            goto fault;
         r->rdi = (r->rdi + step) & mask;
     } else {
-        if (pv_copy_linear(v, &val, seg_base(i->seg) + (r->rsi & mask), i->bytes, false))
-            return false;
+        va = seg_base(i->seg) + (r->rsi & mask);
+        if (pv_copy_linear(v, &val, va, i->bytes, false))
+            goto fault;
         io_write(v, port, i->bytes, val);
         r->rsi = (r->rsi + step) & mask;
     }
     return true;
+fault:
+    *fault = fault_address(v, va, i->bytes);
+    return false;
 }
 
 /* INS/OUTS, REP or not. A long REP stops after a batch without moving RIP,
    so the guest re-executes it with the registers so far (as an interrupted
-   REP would). Returns 1 done, 0 more to do, -1 fault on the first element. */
-static int emulate_string_io(struct vcpu *v, struct cpu_regs *r, const struct pv_insn *i)
+   REP would). Guest memory that is not there: the elements done so far
+   stay done and the guest gets a #PF, as from x86_emulate. */
+static enum emul_rc emulate_string_io(struct vcpu *v, struct cpu_regs *r,
+                                      const struct pv_insn *i)
 {
     uint64_t mask = i->addr32 ? 0xffffffffULL : ~0ULL;
     uint16_t port = (uint16_t)r->rdx;
     unsigned int done = 0;
+    uint64_t fault;
 
-    if (!i->rep)
-        return string_io_one(v, r, i, port) ? 1 : -1;
-    while (r->rcx & mask) {
+    while (!i->rep || (r->rcx & mask)) {
         if (done == STRING_IO_BATCH)
-            return 0;
-        if (!string_io_one(v, r, i, port))
-            return done ? 0 : -1;
+            return EMUL_AGAIN;
+        if (!string_io_one(v, r, i, port, &fault)) {
+            inject_page_fault(v, r, fault, i->kind == PV_INSN_INS);
+            return EMUL_FAULTED;
+        }
+        if (!i->rep)
+            break;
         r->rcx = i->addr32 ? (uint32_t)(r->rcx - 1) : r->rcx - 1;
         done++;
     }
-    return 1;
+    return EMUL_DONE;
 }
 
 /* ---- MSRs --------------------------------------------------------------------- */
@@ -607,9 +659,12 @@ static size_t fetch(struct vcpu *v, uint64_t rip, uint8_t *buf)
     return 0;
 }
 
-/* Returns 1 emulated (RIP moves on), 0 emulated in part (RIP stays), -1
-   not emulated (the guest gets its #GP). */
-static int emulate_priv(struct vcpu *v, struct cpu_regs *r, const struct pv_insn *i)
+static enum emul_rc done_if(bool ok)
+{
+    return ok ? EMUL_DONE : EMUL_REFUSED;
+}
+
+static enum emul_rc emulate_priv(struct vcpu *v, struct cpu_regs *r, const struct pv_insn *i)
 {
     struct pv_vcpu *p = pvv(v);
     bool kernel = !p->user_mode;
@@ -617,71 +672,92 @@ static int emulate_priv(struct vcpu *v, struct cpu_regs *r, const struct pv_insn
     switch (i->kind) {
     case PV_INSN_IN:
     case PV_INSN_OUT:
-        return iopl_ok(v) && emulate_in_out(v, r, i) ? 1 : -1;
+        return done_if(iopl_ok(v) && emulate_in_out(v, r, i));
     case PV_INSN_INS:
     case PV_INSN_OUTS:
-        return iopl_ok(v) ? emulate_string_io(v, r, i) : -1;
+        return iopl_ok(v) ? emulate_string_io(v, r, i) : EMUL_REFUSED;
     case PV_INSN_CLI:
     case PV_INSN_STI:           /* Xen: nothing to do once IOPL allows them */
-        return iopl_ok(v) ? 1 : -1;
+        return done_if(iopl_ok(v));
     case PV_INSN_RDTSC:
         set_edx_eax(r, rdtsc());
-        return 1;
+        return EMUL_DONE;
     case PV_INSN_CPUID:
         emulate_cpuid(v, r, true);
-        return 1;
+        return EMUL_DONE;
     default:
         break;
     }
     if (!kernel)                /* the rest needs (virtual) ring 0 */
-        return -1;
+        return EMUL_REFUSED;
     switch (i->kind) {
     case PV_INSN_RDMSR:
     case PV_INSN_WRMSR:
-        return emulate_msr(v, r, i->kind == PV_INSN_WRMSR) ? 1 : -1;
+        return done_if(emulate_msr(v, r, i->kind == PV_INSN_WRMSR));
     case PV_INSN_MOV_FROM_CR:
     case PV_INSN_MOV_TO_CR:
-        return emulate_mov_cr(v, r, i) ? 1 : -1;
+        return done_if(emulate_mov_cr(v, r, i));
     case PV_INSN_CLTS:
         p->cr0_ts = false;
-        return 1;
+        return EMUL_DONE;
     case PV_INSN_WBINVD:        /* Xen: only a domain with I/O rights flushes */
         if (is_hwdom(v))
             __asm__ volatile("wbinvd" ::: "memory");
-        return 1;
+        return EMUL_DONE;
     default:                    /* HLT, XSETBV (XSAVE is not offered), ... */
-        return -1;
+        return EMUL_REFUSED;
     }
+}
+
+/* Xen's pv_inject_DB(DR_STEP): an emulated instruction completed with
+   EFLAGS.TF set, where the hardware would have trapped after it. */
+static void single_step_trap(struct vcpu *v, struct cpu_regs *r)
+{
+    struct pv_vcpu *p = pvv(v);
+    const struct trap_info *t = &p->traps[1];
+
+    p->dr[6] |= DR6_BS;
+    pv_bounce(v, r, NULL, t->address, TI_GET_IF(t));    /* no handler: crashed */
+}
+
+/* #UD: only Xen's forced-emulation CPUID. */
+static enum emul_rc emulate_ud(struct vcpu *v, struct cpu_regs *r, const uint8_t *buf,
+                               size_t n)
+{
+    if (!pv_insn_forced_cpuid(buf, n))
+        return EMUL_REFUSED;
+    emulate_cpuid(v, r, false);
+    r->rip += PV_FORCED_PREFIX_LEN + 2;
+    pvv(v)->emul_count[PV_INSN_FORCED_CPUID]++;
+    return EMUL_DONE;
 }
 
 bool pv_emulate_op(struct vcpu *v, struct cpu_regs *r)
 {
-    struct pv_vcpu *p = pvv(v);
     uint8_t buf[PV_INSN_MAX];
     struct pv_insn insn;
+    enum emul_rc rc;
     size_t n;
-    int rc;
 
     /* A #GP with an error code is about a selector, not an instruction. */
     if ((r->vector != 6 && r->vector != 13) || (r->vector == 13 && r->error_code))
         return false;
     n = fetch(v, r->rip, buf);
     if (r->vector == 6) {
-        if (!pv_insn_forced_cpuid(buf, n))
-            return false;
-        emulate_cpuid(v, r, false);
-        r->rip += PV_FORCED_PREFIX_LEN + 2;
-        p->emul_count[PV_INSN_FORCED_CPUID]++;
-        return true;
+        rc = emulate_ud(v, r, buf, n);
+    } else if (pv_insn_decode(buf, n, &insn)) {
+        rc = EMUL_REFUSED;
+    } else {
+        rc = emulate_priv(v, r, &insn);
+        if (rc == EMUL_DONE)
+            r->rip += insn.len;
+        if (rc != EMUL_REFUSED)
+            pvv(v)->emul_count[insn.kind]++;
     }
-    if (pv_insn_decode(buf, n, &insn))
+    if (rc == EMUL_REFUSED)
         return false;
-    rc = emulate_priv(v, r, &insn);
-    if (rc < 0)
-        return false;
-    if (rc > 0)
-        r->rip += insn.len;
-    p->emul_count[insn.kind]++;
+    if (rc == EMUL_DONE && (r->rflags & RFLAGS_TF))
+        single_step_trap(v, r);
     return true;
 }
 
