@@ -96,3 +96,26 @@ uint16_t pv_gs_user_sel(const uint64_t *gdt, unsigned int gdt_entries, uint16_t 
     *base = pv_desc_base(gdt[sel >> 3]);
     return sel;
 }
+
+static bool gdt_desc(const uint64_t *gdt, unsigned int gdt_entries, uint16_t sel, uint64_t *d)
+{
+    if ((sel & 4) || (sel >> 3) == 0 || (sel >> 3) >= gdt_entries)
+        return false;
+    *d = gdt[sel >> 3];
+    return (*d & PV_DESC_P) && (*d & PV_DESC_S);
+}
+
+bool pv_iret_sels_ok(const uint64_t *gdt, unsigned int gdt_entries, uint16_t cs, uint16_t ss)
+{
+    uint64_t c, s, ctype, stype;
+
+    if (!gdt_desc(gdt, gdt_entries, cs | 3, &c) || !gdt_desc(gdt, gdt_entries, ss | 3, &s))
+        return false;
+    ctype = (c & PV_DESC_TYPE) >> PV_DESC_TYPE_SHIFT;
+    stype = (s & PV_DESC_TYPE) >> PV_DESC_TYPE_SHIFT;
+    if (!(ctype & 8) || (!(ctype & 4) && (c & PV_DESC_DPL) != PV_DESC_DPL))
+        return false;                   /* not code, or non-conforming below DPL 3 */
+    if ((c & PV_DESC_L) && (c & PV_DESC_DB))
+        return false;
+    return (stype & 0xa) == 0x2 && (s & PV_DESC_DPL) == PV_DESC_DPL;
+}

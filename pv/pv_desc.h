@@ -17,6 +17,8 @@
 #define PV_DESC_DPL_SHIFT  45
 #define PV_DESC_DPL        (3ULL << 45)
 #define PV_DESC_P          (1ULL << 47)
+#define PV_DESC_L          (1ULL << 53)         /* 64-bit code */
+#define PV_DESC_DB         (1ULL << 54)
 #define PV_DESC_GATE_RSVD  (0xffULL << 32)      /* a 64-bit call gate's bits 32-39 */
 #define PV_SYS_CALL_GATE   0xcULL               /* 64-bit call gate (system type) */
 
@@ -87,6 +89,18 @@ static inline uint64_t pv_desc_base(uint64_t d)
  */
 uint16_t pv_gs_user_sel(const uint64_t *gdt, unsigned int gdt_entries, uint16_t sel,
                         uint64_t *base);
+
+/*
+ * Whether IRETQ to CPL 3 loads CS and SS (RPL forced to 3, as Xen's do_iret
+ * does) from this GDT without a fault (SDM vol. 2A IRET, return to outer
+ * privilege level; vol. 3A 5.8.1): CS a present code segment, DPL 3 unless
+ * conforming, not L and D together; SS a present writable data segment of
+ * DPL 3 (a null SS faults at CPL 3). No LDT: TI selectors fail.
+ */
+bool pv_iret_sels_ok(const uint64_t *gdt, unsigned int gdt_entries, uint16_t cs, uint16_t ss);
+/* The same against the calling CPU's PV GDT (pv_descriptor.c), for
+   HYPERVISOR_iret: false means the exit IRET would fault. */
+bool pv_iret_selectors_ok(uint64_t cs, uint64_t ss);
 
 /* The glue's seams to the CPU (pv_descriptor.c; host tests bring their
    own): the CPU running the caller; MOV of a checked selector to %gs (the

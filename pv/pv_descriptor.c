@@ -180,6 +180,13 @@ void pv_drop_gdt(struct vcpu *v)
     gdt_renew(p);
 }
 
+bool pv_iret_selectors_ok(uint64_t cs, uint64_t ss)
+{
+    struct gdt_cpu *c = gdt_here();
+
+    return c->gdt && pv_iret_sels_ok(c->gdt, (PV_GDT_LIMIT + 1) / 8, (uint16_t)cs, (uint16_t)ss);
+}
+
 /* Descriptor `slot` of frame mfn changed to d: every vCPU of the domain
    whose GDT holds it gets a new generation; the one running here patches
    its CPU's copy in place when that copy was current. */

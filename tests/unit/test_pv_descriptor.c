@@ -256,6 +256,44 @@ static void test_gs_user_sel(void **state)
     assert_int_equal(pv_gs_user_sel(NULL, 0, 0x2b, &base), 0);         /* no PV GDT */
 }
 
+static void test_iret_selectors(void **state)
+{
+    static uint64_t g[0xe040 / 8];
+    const unsigned int n = 0xe040 / 8;
+
+    memset(g, 0, sizeof(g));
+    g[1] = 0x00209a0000000000ULL;                  /* the hypervisor's CS64, DPL 0 */
+    g[2] = 0x00cf92000000ffffULL;                  /* its DS */
+    g[4] = L_USER32_CS;
+    g[5] = L_USER_DS;
+    g[6] = L_USER_CS;
+    g[7] = L_USER_CS | (1ULL << 54);               /* L and D: refused */
+    g[8] = L_USER_DS & ~(1ULL << 47);              /* not present */
+    g[9] = 0x00cf9e000000ffffULL;                  /* conforming code, DPL 0 */
+    g[10] = 0x00cff1000000ffffULL;                 /* read-only data, DPL 3 */
+    g[0xe023 >> 3] = 0x00cffa000000ffffULL;
+    g[0xe02b >> 3] = 0x00cff2000000ffffULL;
+    g[0xe033 >> 3] = 0x0020fa0000000000ULL;
+    assert_true(pv_iret_sels_ok(g, n, 0xe033, 0xe02b));
+    assert_true(pv_iret_sels_ok(g, n, 0xe030, 0xe028));    /* RPL forced to 3 */
+    assert_true(pv_iret_sels_ok(g, n, 0xe023, 0xe02b));
+    assert_true(pv_iret_sels_ok(g, n, 0x33, 0x2b));
+    assert_true(pv_iret_sels_ok(g, n, 0x23, 0x2b));
+    assert_true(pv_iret_sels_ok(g, n, 0x4b, 0x2b));        /* conforming */
+    assert_false(pv_iret_sels_ok(g, n, 0x0b, 0x2b));       /* hypervisor CS, DPL 0 */
+    assert_false(pv_iret_sels_ok(g, n, 0x33, 0x13));       /* hypervisor DS, DPL 0 */
+    assert_false(pv_iret_sels_ok(g, n, 0x2b, 0x2b));       /* CS not code */
+    assert_false(pv_iret_sels_ok(g, n, 0x33, 0x33));       /* SS not writable data */
+    assert_false(pv_iret_sels_ok(g, n, 0x33, 0x53));       /* SS read-only */
+    assert_false(pv_iret_sels_ok(g, n, 0x33, 0));          /* null SS at CPL 3 */
+    assert_false(pv_iret_sels_ok(g, n, 0, 0x2b));
+    assert_false(pv_iret_sels_ok(g, n, 0x3b, 0x2b));       /* L and D */
+    assert_false(pv_iret_sels_ok(g, n, 0x33, 0x43));       /* not present */
+    assert_false(pv_iret_sels_ok(g, n, 0x37, 0x2b));       /* LDT */
+    assert_false(pv_iret_sels_ok(g, n, 0xe043, 0x2b));     /* beyond the GDT */
+    assert_false(pv_iret_sels_ok(g, 6, 0x33, 0x2b));       /* beyond its entries */
+}
+
 /* ---- the glue, on fakes --------------------------------------------------------- */
 
 #define GVA      0x10000ULL                    /* guest memory [GVA, GVA + sizeof(gmem)) */
@@ -371,6 +409,9 @@ static void test_set_gdt(void **state)
     pv_load_gdt(&gvcpu, gcpu);
     assert_true(gcpu[5] == 0x5555);
     gcpu[5] = L_USER_DS;
+    /* HYPERVISOR_iret's selectors against this CPU's copy. */
+    assert_true(pv_iret_selectors_ok(0x33, 0x2b));
+    assert_false(pv_iret_selectors_ok(0x33, 0x1b));        /* slot 3 is the hypervisor's */
     assert_int_equal(pv_mm_bugs, 0);
 }
 
@@ -538,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_gdt_copy),
         cmocka_unit_test(test_data_loadable),
         cmocka_unit_test(test_gs_user_sel),
+        cmocka_unit_test(test_iret_selectors),
         cmocka_unit_test_setup(test_set_gdt, glue_setup),
         cmocka_unit_test_setup(test_set_gdt_refused, glue_setup),
         cmocka_unit_test_setup(test_set_gdt_replace_and_drop, glue_setup),
