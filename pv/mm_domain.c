@@ -31,6 +31,8 @@ int pv_mm_init(struct pv_mm *mm, struct domain *d, domid_t domid, unsigned int n
     /* L1: G is accepted (and dropped, pv_adjust_entry); PAT/PCD/PWT need
        I/O privileges; bit 62 tags grant mappings. */
     mm->l1_disallow = (mm->base_disallow | PV_PTE_GNTTAB) & ~PTE_G;
+    if (flags & PV_MM_IO)                  /* Xen's l1_disallow_mask with I/O caps */
+        mm->l1_disallow &= ~(PTE_PCD | PTE_PWT | (1ULL << 7));  /* bit 7: PAT in an L1 */
     mm->lock = (spinlock_t)SPINLOCK_INIT;
     return 0;
 }

@@ -42,11 +42,19 @@ uint64_t pv_adjust_entry(unsigned int level, uint64_t e)
     return e;
 }
 
+/* I/O memory the domain may map: no references are taken or dropped. */
+static bool io_frame(struct pv_mm *mm, mfn_t mfn)
+{
+    return mm->ops->iomem_ok && mm->ops->iomem_ok(mm, mfn);
+}
+
 static int get_l1e_refs(struct pv_mm *mm, uint64_t e)
 {
     mfn_t mfn = pv_pte_mfn(e);
     struct page_info *pg;
 
+    if (io_frame(mm, mfn))
+        return 0;
     if (!mfn_valid(mfn))
         return pv_refuse(mm, -EPERM, "L1 entry maps a frame outside RAM (needs I/O privilege)");
     pg = mfn_to_page(mfn);
@@ -78,6 +86,8 @@ void pv_put_entry_refs(struct pv_mm *mm, unsigned int level, mfn_t table, uint64
     mfn_t mfn = pv_pte_mfn(e);
     struct page_info *pg;
 
+    if (level == 1 && io_frame(mm, mfn))
+        return;
     if (!mfn_valid(mfn)) {
         pv_mm_bugs++;
         return;

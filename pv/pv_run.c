@@ -446,11 +446,11 @@ static long pv_multicall_op(struct vcpu *v, struct cpu_regs *r, bool *cont)
     return rc;
 }
 
-static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
+/* One hypercall; the common handlers see h (their continuations: below). */
+static long dispatch_one(struct vcpu *v, struct cpu_regs *r, bool *cont, struct hcall *hp)
 {
     uint64_t nr = r->rax;
     uint64_t a[5] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8 };
-    struct hcall h = { .arg = { a[0], a[1], a[2], a[3], a[4] } };
 
     if (nr < NR_HYPERCALLS)
         v->hypercall_counts[nr]++;
@@ -471,7 +471,7 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
     case __HYPERVISOR_update_descriptor:
         return pv_update_descriptor(v, a[0], a[1]);
     case __HYPERVISOR_memory_op:
-        return pv_memory_op(v, a[0], a[1]);
+        return pv_memory_op_regs(v, r, cont);
     case __HYPERVISOR_vcpu_op:
         return pv_vcpu_op(v, a[0], a[1], a[2]);
     case __HYPERVISOR_physdev_op:
@@ -479,27 +479,27 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
     case __HYPERVISOR_grant_table_op:
         return pv_grant_table_op(v, a[0], a[1], a[2]);
     case __HYPERVISOR_console_io:
-        return do_console_io(v, &h);
+        return do_console_io(v, hp);
     case __HYPERVISOR_xen_version:
-        return do_xen_version(v, &h);
+        return do_xen_version(v, hp);
     case __HYPERVISOR_sched_op:
-        return do_sched_op(v, &h);
+        return do_sched_op(v, hp);
     case __HYPERVISOR_event_channel_op:
-        return do_event_channel_hcall(v, &h);
+        return do_event_channel_hcall(v, hp);
     case __HYPERVISOR_set_debugreg:
         return pv_set_debugreg(v, a[0], a[1]);
     case __HYPERVISOR_get_debugreg:
         return pv_get_debugreg(v, a[0]);
     case __HYPERVISOR_platform_op:
-        return do_platform_op(v, &h);
+        return do_platform_op(v, hp);
     case __HYPERVISOR_sysctl:
-        return do_sysctl(v, &h);
+        return do_sysctl(v, hp);
     case __HYPERVISOR_domctl:
-        return do_domctl(v, &h);
+        return do_domctl(v, hp);
     case __HYPERVISOR_set_timer_op:
-        return do_set_timer_op(v, &h);
+        return do_set_timer_op(v, hp);
     case __HYPERVISOR_vm_assist:
-        return do_vm_assist(v, &h);
+        return do_vm_assist(v, hp);
     case __HYPERVISOR_fpu_taskswitch:
         return 0;                           /* CR0.TS is not virtualised yet */
     case __HYPERVISOR_multicall:
@@ -526,6 +526,26 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
         return -ENOSYS;
     }
     }
+}
+
+/* A common handler that did part of the work (hcall_continue) left the
+   rest in h: the guest re-executes the 2-byte SYSCALL with those
+   arguments, RAX keeping the number (Xen's hypercall_create_continuation). */
+static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
+{
+    struct hcall h = { .arg = { r->rdi, r->rsi, r->rdx, r->r10, r->r8 } };
+    long rc = dispatch_one(v, r, cont, &h);
+
+    if (h.preempted) {
+        r->rdi = h.arg[0];
+        r->rsi = h.arg[1];
+        r->rdx = h.arg[2];
+        r->r10 = h.arg[3];
+        r->r8 = h.arg[4];
+        r->rip -= 2;
+        *cont = true;
+    }
+    return rc;
 }
 
 /* Leaves to the scheduler when the vCPU must stop running here. */

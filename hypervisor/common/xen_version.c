@@ -146,7 +146,7 @@ long do_xen_version(struct vcpu *v, struct hcall *h)
         return compile_info(v, arg);
     case XENVER_capabilities:
         /* arch_get_xen_caps() with HVM and without PV, trailing space and all. */
-        return put_string(v, arg, "hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64 ",
+        return put_string(v, arg, "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64 ",
                           sizeof(xen_capabilities_info_t));
     case XENVER_changeset:
         return put_string(v, arg, "unavailable", sizeof(xen_changeset_info_t));

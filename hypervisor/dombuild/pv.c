@@ -18,6 +18,7 @@
 #include <proxenos/pv.h>
 #include <proxenos/dombuild.h>
 #include <proxenos/domain.h>
+#include <proxenos/e820.h>
 #include <proxenos/io.h>
 #include <proxenos/layout.h>
 #include <proxenos/lib.h>
@@ -85,7 +86,37 @@ static bool cb_domain_exists(domid_t id)
     return domain_by_id(id) != NULL;
 }
 
+/*
+ * I/O memory of the initial domain, as Xen's dom_io frames and dom0 iomem
+ * permissions: the first MiB and everything the e820 does not call RAM
+ * (firmware tables, device memory, holes) may be mapped; RAM above 1 MiB
+ * is the allocator's and never is. The local APIC and IO-APIC pages stay
+ * the hypervisor's (PV Linux reaches them through hypercalls). Both facts
+ * are fixed at boot, so a frame's answer never changes (pv_mm.h).
+ */
+static bool cb_iomem_ok(struct pv_mm *mm, mfn_t mfn)
+{
+    paddr_t pa = (paddr_t)mfn << PAGE_SHIFT;
+
+    if (!mm->d->is_initial || mfn >> (52 - PAGE_SHIFT))
+        return false;
+    if (pa >> PAGE_SHIFT == 0xfee00 || pa >> PAGE_SHIFT == 0xfec00)
+        return false;
+    return pa < 0x100000 || !e820_all_of_type(&e820, pa, pa + PAGE_SIZE, E820_RAM);
+}
+
+/* MMUEXT_*_MULTI and UVMF_MULTI: the guest's vCPU bitmap (an unsigned
+   long; bits past the domain's vCPUs are ignored by the flushes). */
+static int cb_read_vcpumask(struct pv_mm *mm, unsigned int vcpu, uint64_t gva, uint64_t *mask)
+{
+    struct vcpu *v = vcpu < mm->d->max_vcpus ? mm->d->vcpu[vcpu] : NULL;
+
+    return v && !pv_copy_linear(v, mask, gva, sizeof(*mask), false) ? 0 : -EFAULT;
+}
+
 static const struct pv_mm_ops pv_builder_ops = {
+    .iomem_ok = cb_iomem_ok,
+    .read_vcpumask = cb_read_vcpumask,
     .load_cr3 = cb_load_cr3,
     .flush_tlb = cb_flush_tlb,
     .invlpg = cb_invlpg,
@@ -418,7 +449,8 @@ int pv_build(struct domain *d, const struct pvh_boot_args *a, const char **why)
         return -ENOMEM;
     }
     pd->d = d;
-    rc = pv_mm_init(&pd->mm, d, d->domain_id, d->max_vcpus, &pv_builder_ops, nx ? PV_MM_NX : 0);
+    rc = pv_mm_init(&pd->mm, d, d->domain_id, d->max_vcpus, &pv_builder_ops,
+                    (nx ? PV_MM_NX : 0) | (d->is_initial ? PV_MM_IO : 0));
     if (rc) {
         xfree(pd);
         *why = "cannot set up the domain's paging state";
@@ -440,6 +472,7 @@ uint64_t pv_domain_destroy(struct domain *d)
 
     if (!pd)
         return 0;
+    pv_vcpu_info_release(d);
     left = pv_mm_teardown(&pd->mm);
     pv_domains[d->domain_id] = NULL;
     xfree(pd);

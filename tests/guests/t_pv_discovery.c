@@ -99,17 +99,18 @@ static void check_xen_version(void)
              "XENVER_extraversion: a NUL-terminated '.N'", rc, 0);
     rc = pv_hcall(__HYPERVISOR_xen_version, XENVER_capabilities, (uint64_t)caps, 0, 0, 0);
     pv_check_eq("XENVER_capabilities", rc, 0);
-    /* Xen's arch_get_xen_caps() lists the PV ABI it runs: known gap. */
-    pv_warn(pv_contains(caps, "xen-3.0-x86_64"), "XENVER_capabilities lists xen-3.0-x86_64", 0, 1);
+    /* Xen's arch_get_xen_caps() lists the PV ABI it runs. */
+    pv_check(pv_contains(caps, "xen-3.0-x86_64"), "XENVER_capabilities lists xen-3.0-x86_64", 0, 1);
     fi.submap_idx = 0;
     rc = pv_hcall(__HYPERVISOR_xen_version, XENVER_get_features, (uint64_t)&fi, 0, 0, 0);
     pv_check_eq("XENVER_get_features submap 0", rc, 0);
     pv_check_eq("submap 0: vnode, preserve_ad, highmem_assist, gnttab_map_avail_bits, dom0",
                 (long)(fi.submap & ~direct), (long)want_f);
-    /* Xen 4.17: !paging_mode_translate(d) -> XENFEAT_direct_mapped. */
-    pv_warn((fi.submap & direct) == 1UL << XENFEAT_direct_mapped,
-            "submap 0: direct_mapped (not translated), not not_direct_mapped",
-            (long)(fi.submap & direct), (long)(1UL << XENFEAT_direct_mapped));
+    /* Xen 4.17: is_domain_direct_mapped() is CDF_directmap, which x86
+       never sets: every x86 domain gets not_direct_mapped. */
+    pv_check((fi.submap & direct) == 1UL << XENFEAT_not_direct_mapped,
+             "submap 0: not_direct_mapped (x86 has no CDF_directmap domains)",
+             (long)(fi.submap & direct), (long)(1UL << XENFEAT_not_direct_mapped));
     fi.submap_idx = 1;
     pv_check_eq("XENVER_get_features submap 1 -EINVAL",
                 pv_hcall(__HYPERVISOR_xen_version, XENVER_get_features, (uint64_t)&fi, 0, 0, 0),

@@ -230,9 +230,8 @@ static void check_update_va_mapping(void)
     pv_check(rc == 0 && *p == 0x1111, "update_va_mapping UVMF_INVLPG|UVMF_ALL", rc, 0);
     rc = uvm(va, (m2 << 12) | RW_PTE, UVMF_TLB_FLUSH | UVMF_ALL);
     pv_check(rc == 0 && *p == 0x2222, "update_va_mapping UVMF_TLB_FLUSH|UVMF_ALL", rc, 0);
-    /* Known gap: the hypervisor's PV glue reads no vCPU masks yet. */
     rc = uvm(va, (m1 << 12) | RW_PTE, UVMF_INVLPG | UVMF_MULTI | (uint64_t)&mask);
-    pv_warn(rc == 0 && *p == 0x1111, "update_va_mapping UVMF_INVLPG with a vCPU mask", rc, 0);
+    pv_check(rc == 0 && *p == 0x1111, "update_va_mapping UVMF_INVLPG with a vCPU mask", rc, 0);
     rc = uvm(va, (m2 << 12) | RW_PTE, UVMF_NONE);
     pv_check_eq("update_va_mapping UVMF_NONE", rc, 0);
     rc = pv_hcall(__HYPERVISOR_mmuext_op, (uint64_t)&(struct mmuext_op){
@@ -250,8 +249,8 @@ static void check_update_va_mapping(void)
         bool multi = cmd == MMUEXT_TLB_FLUSH_MULTI || cmd == MMUEXT_INVLPG_MULTI;
 
         rc = pv_hcall(__HYPERVISOR_mmuext_op, (uint64_t)&op, 1, 0, DOMID_SELF, 0);
-        (multi ? pv_warn : pv_check)(rc == 0, multi ? "MMUEXT_*_MULTI with a vCPU mask"
-                                                    : "MMUEXT TLB_FLUSH/INVLPG LOCAL or ALL", rc, 0);
+        pv_check(rc == 0, multi ? "MMUEXT_*_MULTI with a vCPU mask"
+                                : "MMUEXT TLB_FLUSH/INVLPG LOCAL or ALL", rc, 0);
     }
     pv_check_eq("mmuext_op command 99 (unknown) -ENOSYS", pv_mmuext1(99, 0), -XEN_ENOSYS);
 }

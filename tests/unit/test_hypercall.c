@@ -370,7 +370,7 @@ static void xen_version(void **state)
     assert_memory_equal(buf, ".0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
     assert_int_equal(XV(XENVER_capabilities, G(0)), 0);
     gget(G(0), buf, 1024);
-    assert_string_equal(buf, "hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64 ");
+    assert_string_equal(buf, "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64 ");
     assert_int_equal(XV(XENVER_changeset, G(0)), 0);
     assert_int_equal(XV(XENVER_compile_info, G(0)), 0);
     gget(G(0), buf, sizeof(xen_compile_info_t));

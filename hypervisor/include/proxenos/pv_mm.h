@@ -128,6 +128,12 @@ struct pv_mm_ops {
     /* Whether a domain id names an existing domain (foreign domid checks:
        -EPERM for one that exists, -ESRCH otherwise). NULL: none exists. */
     bool (*domain_exists)(domid_t id);
+    /* Whether mfn is I/O memory the domain may map (Xen's dom_io frames
+       and iomem_access_permitted): outside the frame table, or a frame no
+       allocator hands out (firmware, the first MiB, holes). Such mappings
+       take no references, so the answer for a frame must never change.
+       NULL: no I/O memory. */
+    bool (*iomem_ok)(struct pv_mm *mm, mfn_t mfn);
 };
 
 /* Per-vCPU state, all [L]. A base pointer holds a general and an L4 type
@@ -167,6 +173,7 @@ struct pv_mm {
 
 /* pv_mm_init flags */
 #define PV_MM_NX  (1u << 0)   /* the CPU has NX (EFER.NXE set): guests may use bit 63 */
+#define PV_MM_IO  (1u << 1)   /* I/O privileges: L1 entries may carry PAT/PCD/PWT */
 
 /* ---- per-domain state (mm_domain.c) -------------------------------------- */
 
