@@ -1,7 +1,7 @@
 /*
- * Guest port I/O. No device is emulated for PVH guests (as on Xen without
- * a device model): every port reads as all-ones and writes are dropped,
- * like an unclaimed ISA port on real hardware. String forms (INS/OUTS, with
+ * Guest port I/O. The only port devices are the i8254 PIT and port 0x61
+ * (hvm/vpit.c); every other port reads as all-ones and drops writes (as on
+ * Xen without a device model), like an unclaimed ISA port on real hardware. String forms (INS/OUTS, with
  * REP) are carried out element by element against guest memory, so guests
  * see the architectural effects on RDI/RSI/RCX and on their buffers.
  */
@@ -9,6 +9,7 @@
 #include <proxenos/guest_access.h>
 #include <proxenos/hvm.h>
 #include <proxenos/lib.h>
+#include <proxenos/vpit.h>
 
 /* REP iterations per exit; the rest re-executes, so the guest stays
    preemptible whatever RCX it asks for. */
@@ -30,13 +31,36 @@ static void set_rax_in(struct vcpu *v, unsigned int size, uint64_t val)
         *rax = (*rax & ~size_mask(size)) | (val & size_mask(size));
 }
 
+/* The port devices. An access must lie wholly inside a device's range to
+   reach it (Xen's portio accept), else it is unclaimed. */
+static const struct hvm_portio_handler *const port_devices[] = {
+    &vpit_portio, &vpit_nmi_sc_portio,
+};
+
+static const struct hvm_portio_handler *port_device(uint16_t port, unsigned int size)
+{
+    for (unsigned int i = 0; i < ARRAY_SIZE(port_devices); i++) {
+        const struct hvm_portio_handler *h = port_devices[i];
+
+        if (port >= h->first && port + size <= (unsigned int)h->first + h->count)
+            return h;
+    }
+    return NULL;
+}
+
 static uint64_t port_read(struct vcpu *v, uint16_t port, unsigned int size)
 {
-    return size_mask(size);
+    const struct hvm_portio_handler *h = port_device(port, size);
+
+    return h ? h->read(v, port, size) & size_mask(size) : size_mask(size);
 }
 
 static void port_write(struct vcpu *v, uint16_t port, unsigned int size, uint64_t val)
 {
+    const struct hvm_portio_handler *h = port_device(port, size);
+
+    if (h)
+        h->write(v, port, size, (uint32_t)val);
 }
 
 /* One element of INS/OUTS at seg:(R|E)DI/SI; returns an hvm_result. */

@@ -27,6 +27,16 @@
  *   MISC_FEATURES_ENABLES, UCODE_REV, AMD HWCR and DE_CFG, the microcode
  *   loaders, DEBUGCTL: fixed values as Xen gives them, read-only (#GP on a
  *   change) except where Xen silently drops writes.
+ *   AMD SYSCFG      MtrrFixDramEn only (Xen's svm_msr_read_intercept answer
+ *                   for a domU; Xen gives the hardware domain the host's
+ *                   MTRR bits, which the hypervisor does not read here);
+ *                   writes dropped. Linux's MTRR code reads it with a plain
+ *                   rdmsr (k8_check_syscfg_dram_mod_en) and only cares that
+ *                   MtrrFixDramModEn is clear. Intel guests: #GP.
+ *   NB_CFG          reads 0 for any vendor (Xen's hvm_msr_read_intercept);
+ *                   AMD guests' writes are dropped: Linux's amd_bus.c sets
+ *                   EnableCF8ExtCfg with a plain wrmsr. Xen 4.17 #GPs that
+ *                   write unless the domain is msr-relaxed; see SUPPORT.md.
  *   Everything else: #GP(0) on read and write, as Xen 4.17 does for MSRs
  *   it does not offer (SPEC_CTRL, ARCH_CAPABILITIES, ... whose CPUID bits
  *   are hidden). Each #GP is counted in d->msr_refused.
@@ -61,7 +71,10 @@
 #define MSR_MTRR_DEF_TYPE        0x000002ff
 #define MSR_X2APIC_FIRST         0x00000800
 #define MSR_X2APIC_LAST          0x000008ff
+#define MSR_K8_SYSCFG            0xc0010010
+#define  SYSCFG_MTRR_FIX_DRAM_EN (1ull << 18)
 #define MSR_K8_HWCR              0xc0010015
+#define MSR_AMD64_NB_CFG         0xc001001f
 #define  K8_HWCR_TSC_FREQ_SEL    (1ull << 24)
 #define MSR_AMD_PATCHLOADER      0xc0010020
 #define MSR_AMD64_DE_CFG         0xc0011029
@@ -279,6 +292,12 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     case MSR_AMD64_DE_CFG:
         *val = DE_CFG_LFENCE_SERIALISE;
         return p->amd ? MSR_OK : MSR_GP;
+    case MSR_K8_SYSCFG:
+        *val = SYSCFG_MTRR_FIX_DRAM_EN;
+        return p->amd ? MSR_OK : MSR_GP;
+    case MSR_AMD64_NB_CFG:            /* Xen: for guests migrated to Intel too */
+        *val = 0;
+        return MSR_OK;
     }
     if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
         return vlapic_msr_read(v, msr, val) ? MSR_GP : MSR_OK;
@@ -361,6 +380,8 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
         return p->intel ? MSR_OK : MSR_GP;
     case MSR_AMD_PATCHLOADER:             /* AMD loader: dropped, as Xen */
     case MSR_AMD64_DE_CFG:                /* dropped: OpenBSD writes it (Xen) */
+    case MSR_K8_SYSCFG:                   /* read-only, writes dropped (Xen) */
+    case MSR_AMD64_NB_CFG:                /* dropped: see the top of the file */
         return p->amd ? MSR_OK : MSR_GP;
     case MSR_MISC_ENABLE:                 /* read-only: only its own value */
     case MSR_K8_HWCR:

@@ -298,6 +298,19 @@ static void vendor_msrs(void **state)
     assert_gp(rd(0x1a0, &val));
     assert_gp(rd(0x3a, &val));
     assert_gp(wr(0x8b, 0));
+    /* SYSCFG: MtrrFixDramEn only (Linux's MTRR code wants MtrrFixDramModEn
+       clear), writes dropped; NB_CFG: 0, Linux's EnableCF8ExtCfg dropped. */
+    assert_int_equal(rd(0xc0010010, &val), HVM_DONE);
+    assert_int_equal(val, 1ull << 18);
+    assert_int_equal(wr(0xc0010010, 1ull << 19 | 1ull << 18), HVM_DONE);
+    assert_int_equal(rd(0xc0010010, &val), HVM_DONE);
+    assert_int_equal(val, 1ull << 18);
+    assert_int_equal(rd(0xc001001f, &val), HVM_DONE);
+    assert_int_equal(val, 0);
+    assert_int_equal(wr(0xc001001f, 1ull << 46), HVM_DONE);
+    assert_int_equal(rd(0xc001001f, &val), HVM_DONE);
+    assert_int_equal(val, 0);
+    assert_int_equal(dom.msr_refused, 5);                /* the five #GPs above only */
 
     msr_test_platform.amd = false;
     msr_test_platform.intel = true;
@@ -313,6 +326,11 @@ static void vendor_msrs(void **state)
     assert_int_equal(rd(0x8b, &val), HVM_DONE);
     assert_int_equal(wr(0x79, 0x1000), HVM_DONE);        /* Intel loader: dropped */
     assert_gp(rd(0xc0010015, &val));
+    assert_gp(rd(0xc0010010, &val));                     /* SYSCFG: AMD only */
+    assert_gp(wr(0xc0010010, 0));
+    assert_int_equal(rd(0xc001001f, &val), HVM_DONE);    /* NB_CFG reads 0 anywhere */
+    assert_int_equal(val, 0);
+    assert_gp(wr(0xc001001f, 1ull << 46));
     assert_int_equal(rd(0xce, &val), HVM_DONE);
     assert_int_equal(val, 0);
     assert_gp(wr(0xce, 0));

@@ -14,6 +14,7 @@
 #include <proxenos/p2m.h>
 #include <proxenos/hvm.h>
 #include <proxenos/platform.h>
+#include <proxenos/vpit.h>
 #include <proxenos/xen_abi.h>    /* before any <xen/...>: sets the 4.17 interface */
 #include <xen/xen.h>
 #include <xen/sched.h>
@@ -103,6 +104,7 @@ struct domain {
     uint8_t watchdog_inuse;          /* (d) bit i: SCHEDOP_watchdog id i+1 held */
     struct timer watchdog2;          /* (d) id 2 (Xen has two); id 1 is `watchdog` */
     struct grant_table *grant_table; /* (a) grant_table.c (gnttab.h): NULL until first used */
+    struct vpit vpit;                /* own lock: hvm/vpit.c, the i8254 PIT and port 0x61 */
 };
 
 extern struct domain *domain_table[MAX_DOMAINS];

@@ -136,6 +136,15 @@ struct hvm_io {
     uint8_t seg;         /* string OUTS segment (enum x86_seg) */
 };
 enum hvm_result hvm_portio(struct vcpu *v, const struct hvm_io *io);
+/* An emulated port device (hvm/io.c's table): it gets the accesses that lie
+   wholly inside [first, first + count), one element at a time (string forms
+   too); ports no device claims read all-ones and drop writes. */
+struct hvm_portio_handler {
+    const char *name;
+    uint16_t first, count;
+    uint32_t (*read)(struct vcpu *v, uint16_t port, unsigned int size);
+    void (*write)(struct vcpu *v, uint16_t port, unsigned int size, uint32_t val);
+};
 /* A nested page fault / EPT violation at gpa: MMIO emulation. */
 enum hvm_result hvm_npf(struct vcpu *v, uint64_t gpa, bool write, bool fetch);
 enum hvm_result hvm_hlt(struct vcpu *v);
