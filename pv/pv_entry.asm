@@ -20,7 +20,9 @@ PCPU_SCRATCH  equ 312                   ; offsetof(struct percpu, pv_scratch): c
 PCPU_RSP0     equ 196                   ; offsetof(struct percpu, tss.rsp[0]): checked too
 FLAT_RING3_CS64 equ 0xe033
 FLAT_RING3_SS64 equ 0xe02b
+FLAT_RING3_CS32 equ 0xe023
 PV_SYSCALL_VEC  equ 0x100               ; struct cpu_regs.vector of a SYSCALL frame
+PV_SYSCALL32_VEC equ 0x101              ; ... of a SYSCALL from 32-bit code
 
 %macro PUSH_GPRS 0
     push    rax
@@ -58,19 +60,34 @@ PV_SYSCALL_VEC  equ 0x100               ; struct cpu_regs.vector of a SYSCALL fr
     pop     rax
 %endmacro
 
-global pv_syscall_entry
-align 16
-pv_syscall_entry:
+;; SYSCALL_ENTRY cs, vector: the frame of a SYSCALL from 64-bit code
+;; (LSTAR) or 32-bit compatibility code (CSTAR, AMD only: Intel CPUs raise
+;; #UD instead), told apart by the vector pv_syscall_dispatch sees.
+%macro SYSCALL_ENTRY 2
     swapgs
     mov     [gs:PCPU_SCRATCH], rsp
     mov     rsp, [gs:PCPU_RSP0]
     push    FLAT_RING3_SS64             ; a struct cpu_regs, as trap_common builds
     push    qword [gs:PCPU_SCRATCH]
     push    r11
-    push    FLAT_RING3_CS64
+    push    %1
     push    rcx
     push    0                           ; error code
-    push    PV_SYSCALL_VEC
+    push    %2
+    jmp     syscall_common
+%endmacro
+
+global pv_syscall_entry
+align 16
+pv_syscall_entry:
+    SYSCALL_ENTRY FLAT_RING3_CS64, PV_SYSCALL_VEC
+
+global pv_syscall32_entry
+align 16
+pv_syscall32_entry:
+    SYSCALL_ENTRY FLAT_RING3_CS32, PV_SYSCALL32_VEC
+
+syscall_common:
     PUSH_GPRS
     cld
     mov     rdi, rsp

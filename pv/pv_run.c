@@ -17,6 +17,7 @@
  * vcpu_op and memory_op for PV, SYSCALL32/SYSENTER, SMP.
  */
 #include "pv_internal.h"
+#include "pv_ptwr.h"
 #include <proxenos/cpu.h>
 #include <proxenos/domain.h>
 #include <proxenos/hypercall.h>
@@ -32,6 +33,7 @@
 #include <xen/callback.h>
 
 #define PV_SYSCALL_VEC    0x100
+#define PV_SYSCALL32_VEC  0x101             /* pv_entry.asm: SYSCALL through CSTAR */
 #define RFLAGS_USER_MASK  0x00000dd5ULL     /* CF PF AF ZF SF TF DF OF: what a guest may set */
 #define SFMASK            0x44700ULL        /* IF TF DF NT AC cleared on SYSCALL */
 
@@ -40,7 +42,7 @@ BUILD_BUG_ON(offsetof(struct percpu, pv_scratch) != 312);       /* ... PCPU_SCRA
 
 void pv_enter(struct cpu_regs *guest, uint64_t *saved_rsp);
 __noreturn void pv_leave(uint64_t saved_rsp);
-extern char pv_syscall_entry[];
+extern char pv_syscall_entry[], pv_syscall32_entry[];
 
 mfn_t pv_mode_l4(struct vcpu *v, bool user)
 {
@@ -121,7 +123,7 @@ void pv_vcpu_free(struct vcpu *v)
 
 /* ---- guest memory: walk the guest's own tables (machine addresses) ---- */
 
-static bool va_to_maddr(struct vcpu *v, uint64_t va, bool write, paddr_t *ma)
+bool pv_va_to_maddr(struct vcpu *v, uint64_t va, bool write, paddr_t *ma)
 {
     struct pv_domain *pd = pv_domain_of(v->domain);
     mfn_t mfn = pd ? pd->mm.vcpu[v->vcpu_id].kernel_l4 : 0;
@@ -147,7 +149,7 @@ int pv_copy_linear(struct vcpu *v, void *hv, uint64_t va, size_t len, bool to_gu
         size_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
         paddr_t ma;
 
-        if (!va_to_maddr(v, va, to_guest, &ma))
+        if (!pv_va_to_maddr(v, va, to_guest, &ma))
             return -EFAULT;
         if (to_guest)
             memcpy(__va(ma), hv, chunk);
@@ -576,6 +578,27 @@ static void deliver_events(struct vcpu *v, struct cpu_regs *r)
         maybe_leave(v, r);
 }
 
+/*
+ * SYSCALL from 32-bit code (AMD's CSTAR path): Xen's cstar_enter hands it
+ * to the syscall32 callback in kernel mode; without one the guest gets
+ * #UD, as an Intel CPU would raise. Never a hypercall.
+ */
+static void syscall32(struct vcpu *v, struct cpu_regs *r)
+{
+    struct pv_vcpu *p = pvv(v);
+    uint64_t target = p->callback[CALLBACKTYPE_syscall32];
+
+    if (target)
+        pv_bounce(v, r, NULL, target,
+                  p->callback_flags[CALLBACKTYPE_syscall32] & CALLBACKF_mask_events);
+    else {
+        r->rip -= 2;                        /* a fault: at the SYSCALL itself */
+        pv_bounce(v, r, NULL, p->traps[6].address, TI_GET_IF(&p->traps[6]));
+    }
+    maybe_leave(v, r);
+    deliver_events(v, r);
+}
+
 void pv_syscall_dispatch(struct cpu_regs *r)
 {
     struct vcpu *v = current_vcpu();
@@ -584,6 +607,10 @@ void pv_syscall_dispatch(struct cpu_regs *r)
     long rc;
 
     p->live = r;
+    if (r->vector == PV_SYSCALL32_VEC) {
+        syscall32(v, r);
+        return;
+    }
     if (p->user_mode) {
         /* SYSCALL from guest user space goes to the guest kernel's
            syscall callback (Xen's lstar_enter from user mode). */
@@ -676,7 +703,8 @@ bool pv_trap_bounce(struct cpu_regs *r)
     p->live = r;
     if (r->vector == 13 && (r->error_code & 3) == 2 && softint(v, r))
         return true;
-    if ((r->vector == 6 || r->vector == 13) && pv_emulate_op(v, r)) {
+    if (((r->vector == 6 || r->vector == 13) && pv_emulate_op(v, r)) ||
+        (r->vector == 14 && pv_ptwr_fault(v, r, read_cr2()))) {
         maybe_leave(v, r);                  /* e.g. it crashed the domain */
         deliver_events(v, r);
         return true;
@@ -714,6 +742,7 @@ void pv_run(struct vcpu *v)
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | 1);   /* SCE */
     wrmsr(0xc0000081, (0x0000e023ULL << 48) | ((uint64_t)GDT_CS64 << 32));  /* STAR */
     wrmsr(0xc0000082, (uint64_t)pv_syscall_entry);                          /* LSTAR */
+    wrmsr(0xc0000083, (uint64_t)pv_syscall32_entry);                        /* CSTAR */
     wrmsr(0xc0000084, SFMASK);                                              /* SFMASK */
     __asm__ volatile("mov %0, %%cr3" :: "r"(pv_mode_l4(v, p->user_mode) << PAGE_SHIFT) : "memory");
     wrmsr(MSR_FS_BASE, p->fs_base);

@@ -117,12 +117,12 @@ static int cb_read_vcpumask(struct pv_mm *mm, unsigned int vcpu, uint64_t gva, u
 static const struct pv_mm_ops pv_builder_ops = {
     .iomem_ok = cb_iomem_ok,
     .read_vcpumask = cb_read_vcpumask,
+    .check_segdesc_page = pv_check_segdesc_page,
     .load_cr3 = cb_load_cr3,
     .flush_tlb = cb_flush_tlb,
     .invlpg = cb_invlpg,
     .flush_stale = cb_flush_all,
     .domain_exists = cb_domain_exists,
-    /* No descriptor pages yet: set_gdt and SET_LDT are refused. */
 };
 
 /* ---- frames -------------------------------------------------------------------------- */
@@ -473,6 +473,9 @@ uint64_t pv_domain_destroy(struct domain *d)
     if (!pd)
         return 0;
     pv_vcpu_info_release(d);
+    for (unsigned int i = 0; i < d->max_vcpus; i++)
+        if (d->vcpu[i])
+            pv_vcpu_free(d->vcpu[i]);      /* its GDT frames' references */
     left = pv_mm_teardown(&pd->mm);
     pv_domains[d->domain_id] = NULL;
     xfree(pd);

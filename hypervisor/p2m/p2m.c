@@ -80,6 +80,8 @@ static int walk(struct p2m *p2m, gfn_t gfn, unsigned int target, bool create, ui
 {
     paddr_t table = p2m->root;
 
+    if (!table)
+        return -EINVAL;                /* no p2m (a PV domain): nothing to walk */
     for (unsigned int level = P2M_LEVELS; level > target; level--) {
         uint64_t *slot = &p2m_table_map(table)[index_at(gfn, level)];
         if (!p2m->fmt->present(*slot)) {
@@ -166,7 +168,7 @@ enum p2m_type p2m_lookup(struct p2m *p2m, gfn_t gfn, mfn_t *mfn)
     enum p2m_type t = p2m_invalid;
 
     *mfn = INVALID_MFN;
-    if (gfn >> GFN_BITS)
+    if (gfn >> GFN_BITS || !table)     /* !table: a PV domain has no p2m */
         return p2m_invalid;
     spin_lock(&p2m->lock);
     for (unsigned int level = P2M_LEVELS; level >= 1; level--) {
@@ -204,7 +206,8 @@ static void each(struct p2m *p2m, paddr_t table, unsigned int level, gfn_t base,
 void p2m_for_each(struct p2m *p2m, void (*fn)(gfn_t, mfn_t, unsigned int, enum p2m_type, void *),
                   void *arg)
 {
-    each(p2m, p2m->root, P2M_LEVELS, 0, fn, arg);
+    if (p2m->root)
+        each(p2m, p2m->root, P2M_LEVELS, 0, fn, arg);
 }
 
 const char *p2m_type_name(enum p2m_type t)

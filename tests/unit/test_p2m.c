@@ -133,6 +133,25 @@ static void for_each_visits_all(void **state)
     assert_true(seen_pages == 64 + 512);
 }
 
+/* A PV domain has no p2m (root 0, no format): common code that reaches it
+   must get "nothing there", never a walk through physical page 0. */
+static void no_p2m_is_refused(void **state)
+{
+    struct p2m none;
+    mfn_t mfn;
+    gfn_t last = 0;
+
+    (void)state;
+    memset(&none, 0, sizeof(none));
+    assert_int_equal(p2m_lookup(&none, 0x1000, &mfn), p2m_invalid);
+    assert_true(mfn == INVALID_MFN);
+    assert_int_equal(p2m_set_entry(&none, 0x1000, 0x2000, 0, p2m_ram_rw), -EINVAL);
+    assert_int_equal(p2m_remove(&none, 0x1000, 0), -EINVAL);
+    seen_pages = 0;
+    p2m_for_each(&none, count, &last);
+    assert_true(seen_pages == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +161,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(remove_and_bad_args, setup, teardown),
         cmocka_unit_test_setup_teardown(exhaustion_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(for_each_visits_all, setup, teardown),
+        cmocka_unit_test(no_p2m_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

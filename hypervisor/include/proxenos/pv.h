@@ -104,6 +104,8 @@ struct cpu_regs;
 
 /* Gives vCPU v its PV state, at the entry state e. 0 or -ENOMEM. */
 int pv_vcpu_start(struct vcpu *v, const struct pv_entry_state *e);
+/* Frees v's PV state and the references it holds (its GDT frames). */
+void pv_vcpu_free(struct vcpu *v);
 /* Runs v in ring 3 until it must stop (the scheduler's run step). */
 void pv_run(struct vcpu *v);
 /* An exception from ring 3: bounced to the PV guest's handler (true), or
@@ -112,6 +114,8 @@ bool pv_trap_bounce(struct cpu_regs *r);
 /* An interrupt taken in ring 3 was handled: leaves to the scheduler if the
    PV vCPU must stop, else returns (and the guest resumes). */
 void pv_irq_return(struct cpu_regs *r);
+/* The validator's check_segdesc_page for PV domains (pv/pv_desc.c). */
+int pv_check_segdesc_page(struct pv_mm *mm, const uint64_t *descs);
 /* Prints the vCPU's guest registers, mode, and the top of its stack (the
    crash dump and debug key 'd'). */
 void pv_vcpu_dump(const struct vcpu *v);

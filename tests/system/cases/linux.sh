@@ -82,6 +82,7 @@ linux_milestone() {
     case $2 in
     banner)   grep -Eq '\(d0\) .*Linux version 6\.1' "$log" ;;
     pvh)      grep -Eq '\(d0\) .*Booting (paravirtualized )?kernel on Xen PVH' "$log" ;;
+    pv)       tr -d '\r' < "$log" | grep -Eq '^\(d0\) .*Booting (paravirtualized )?kernel on Xen$' ;;
     evtchn)   grep -Eq '\(d0\) .*Xen HVM callback vector for event delivery is enabled' "$log" ;;
     clock)    grep -Eq '\(d0\) .*clocksource: xen: mask' "$log" ;;
     init)     grep -q '(d0) PROXENOS-INIT: started' "$log" ;;
@@ -125,6 +126,20 @@ t_linux_qemu() {
     echo "    sleep 1 took $(linux_sleep_elapsed "$log") s of guest time"
 }
 systest linux-qemu t_linux_qemu
+
+# The same kernel image as a classic PV dom0 (dom0=pv: XEN_ELFNOTE_ENTRY, ring
+# 3, the direct-paging validator). Milestones: the PVH ones without the HVM
+# callback vector, "pv" instead of "pvh".
+LINUX_PV_MILESTONES="banner pv clock init sysfs sleep poweroff"
+LINUX_PV_MILESTONE=${LINUX_PV_MILESTONE:-poweroff}
+t_linux_pv_qemu() {
+    local log=$LOGDIR/$1.log
+    linux_files || return 1
+    LINUX_HV_OPTS="console=com1 dom0=pv dom0_mem=256M loglvl=all" linux_qemu "$log"
+    LINUX_MILESTONES=$LINUX_PV_MILESTONES linux_judge "$log" "$LINUX_PV_MILESTONE" &&
+    echo "    sleep 1 took $(linux_sleep_elapsed "$log") s of guest time"
+}
+systest linux-pv-qemu t_linux_pv_qemu
 
 # linux_bochs TESTNAME CPU UPTO: the same boot under Bochs (cpu model CPU:
 # corei7_skylake_x is Intel VMX + EPT, ryzen AMD SVM + NPT), from a GRUB
