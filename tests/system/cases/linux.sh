@@ -1,6 +1,6 @@
 # System tests: Debian's unmodified Linux 6.1 (`make linux`: build/linux/vmlinux,
 # extracted from the linux-image-amd64 bzImage) boots as Proxenos's PVH
-# initial domain with the busybox initramfs (tools/mkinitramfs.sh), whose
+# initial domain (and, linux-pv-*, as its classic PV one) with the busybox initramfs (tools/mkinitramfs.sh), whose
 # /init reports on the console and powers off. See docs/linux-boot-notes.md.
 #
 # A boot is judged by milestones, in the order Linux reaches them:
@@ -140,6 +140,14 @@ t_linux_pv_qemu() {
     echo "    sleep 1 took $(linux_sleep_elapsed "$log") s of guest time"
 }
 systest linux-pv-qemu t_linux_pv_qemu
+
+# The PV dom0 under Bochs (Intel model: PV needs no VT-x; the CPU's own
+# SYSCALL/IRET/#PF behaviour is what is checked).
+t_linux_pv_bochs() {
+    LINUX_HV_OPTS="console=com1 dom0=pv dom0_mem=256M loglvl=all" \
+    LINUX_MILESTONES=$LINUX_PV_MILESTONES linux_bochs "$1" corei7_skylake_x "$LINUX_PV_MILESTONE"
+}
+systest linux-pv-bochs t_linux_pv_bochs
 
 # linux_bochs TESTNAME CPU UPTO: the same boot under Bochs (cpu model CPU:
 # corei7_skylake_x is Intel VMX + EPT, ryzen AMD SVM + NPT), from a GRUB
