@@ -8,6 +8,7 @@
 # Environment:
 #   LINUX_CMDLINE   the kernel's command line (default below)
 #   DOM0=none       boot the hypervisor without a guest
+#   DOM0=pv         Linux as a classic PV dom0 (default: pvh)
 #   QEMU_MEM, QEMU_SMP  the machine (default 1G, 2)
 #
 # The console: input goes to the hypervisor's debug keys ('h' lists them)
@@ -18,7 +19,9 @@
 set -euo pipefail
 img=$1; shift
 linux=build/linux/vmlinux initrd=build/linux/initramfs.cpio
-append="console=com1 dom0=pvh dom0_mem=256M"
+mode=pvh
+[ "${DOM0:-}" = pv ] && mode=pv
+append="console=com1 dom0=$mode dom0_mem=256M"
 # No acpi=off: the MADT of the builder's ACPI tables is what gives Linux its
 # Xen timer (docs/linux-boot-notes.md).
 cmdline=${LINUX_CMDLINE:-console=hvc0 earlyprintk=xen panic=-1 proxenos.shell}
@@ -30,7 +33,7 @@ if [ "${DOM0:-linux}" != none ] && [ -f "$linux" ] && [ -f "$initrd" ]; then
     # QEMU's Multiboot loader: modules are "FILE ARGS" separated by commas
     # (a comma inside ARGS is written twice).
     mods=(-initrd "$linux ${cmdline//,/,,},$initrd")
-    echo "Proxenos under QEMU with Linux as dom0 ($(cat build/linux/kernel.id 2>/dev/null || echo "$linux"))."
+    echo "Proxenos under QEMU with Linux as $mode dom0 ($(cat build/linux/kernel.id 2>/dev/null || echo "$linux"))."
     echo "Ctrl-A three times switches input between Proxenos ('h' lists its debug keys) and"
     echo "dom0's console (hvc0). Ctrl-] x quits QEMU. Exit the shell to power dom0 off."
 else
