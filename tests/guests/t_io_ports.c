@@ -5,6 +5,10 @@
  * string I/O (INS/OUTS, REP, both directions) moves the right number of
  * elements, advances RDI/RSI and RCX, and fills all-ones; port 0x80 (POST
  * codes) takes writes. I/O at CPL 3 without IOPL #GPs before any intercept.
+ * The emulated i8254 PIT (0x40-0x43) and port 0x61 (hvm/vpit.c): channel 2
+ * counts down in mode 0 while port 0x61 bit 0 gates it, latches and
+ * read-back status work, OUT2 shows in port 0x61 bit 5 at terminal count,
+ * and accesses wider than a byte read all-ones.
  */
 #include "guest.h"
 
@@ -100,6 +104,58 @@ static void test_string(void)
     check(di == buf && buf[0] == 0, "rep insb with RCX 0 moves nothing");
 }
 
+/* Channel 2 in mode 0, LSB then MSB, with `count`; gate on, speaker off. */
+static void pit2_start(uint16_t count)
+{
+    outb(0x61, (inb(0x61) & ~0x02) | 0x01);
+    outb(0x43, 0xb0);
+    outb(0x42, count & 0xff);
+    outb(0x42, count >> 8);
+}
+
+static uint16_t pit2_latched(void)
+{
+    outb(0x43, 0x80);                                /* counter latch, channel 2 */
+    uint16_t lo = inb(0x42);
+    return lo | inb(0x42) << 8;
+}
+
+static void test_pit(void)
+{
+    pit2_start(0xffff);                              /* ~55 ms */
+    check_eq("port 0x61: gate on, speaker off", inb(0x61) & 0x03, 0x01);
+    outb(0x43, 0xe8);                                /* read-back: status of channel 2 */
+    check_eq("read-back status: OUT 0, LSB/MSB, mode 0, binary", inb(0x42), 0x30);
+
+    uint16_t a = pit2_latched(), b = pit2_latched();
+    check(b <= a, "channel 2 counts down from 0xffff: %#x then %#x", a, b);
+    unsigned int n = 0;
+    while (pit2_latched() == b && ++n < 1000000)
+        ;
+    check(n < 1000000, "the latched count moves on (%u reads)", n);
+
+    outb(0x61, 0x00);                                /* gate off: held */
+    a = pit2_latched();
+    for (unsigned int i = 0; i < 100; i++)
+        (void)inb(0x61);
+    check_eq("gate off holds the count", pit2_latched(), a);
+
+    pit2_start(0x0800);                              /* ~1.7 ms */
+    check_eq("OUT2 (port 0x61 bit 5) low while counting", inb(0x61) & 0x20, 0);
+    n = 0;
+    while (!(inb(0x61) & 0x20) && ++n < 10000000)
+        ;
+    check(n < 10000000, "OUT2 goes high at terminal count (%u polls)", n);
+    outb(0x43, 0xe8);
+    check_eq("read-back status after terminal count: OUT 1", inb(0x42), 0xb0);
+
+    check_eq("inb(0x43) (write-only control word)", inb(0x43), 0xff);
+    check_eq("inw(0x40): byte accesses only", inw(0x40), 0xffff);
+    check_eq("inl(0x40)", inl(0x40), 0xffffffff);
+    check_eq("inw(0x60) covering port 0x61", inw(0x60), 0xffff);
+    outb(0x61, 0x00);
+}
+
 static uint64_t user_in(void)
 {
     return inb(PORT);
@@ -119,5 +175,6 @@ void test_main(void)
 {
     test_plain();
     test_string();
+    test_pit();
     test_user();
 }
