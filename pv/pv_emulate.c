@@ -11,7 +11,8 @@
  *          (kernel 1, or 0 with VMASST_TYPE_architectural_iopl; user 3),
  *          else the #GP goes to the guest. Ports the
  *          domain does not own read as all-ones and drop writes; the RTC
- *          index/data pair is emulated (Xen's cmos_idx). CLI/STI do
+ *          index/data pair is emulated (Xen's cmos_idx), PIT channel 2
+ *          and port 0x61 are the domain's emulated PIT (hvm/vpit.c). CLI/STI do
  *          nothing, as in Xen (the event mask is the guest's business).
  *        - kernel mode only: RDMSR/WRMSR (the tables below), MOV from
  *          CR0/CR2/CR3/CR4, MOV to CR0 (TS only)/CR2/CR4, CLTS, WBINVD.
@@ -28,6 +29,7 @@
  */
 #include "pv_internal.h"
 #include "pv_emulate.h"
+#include <proxenos/hvm.h>
 #include <proxenos/io.h>
 #include <proxenos/lib.h>
 #include <proxenos/mm.h>
@@ -189,49 +191,61 @@ static void port_out(uint16_t port, unsigned int bytes, uint32_t val)
         outb(port, (uint8_t)val);
 }
 
-/* Xen's guest_io_read: a port the domain owns, or byte by byte the RTC
-   pair (hardware domain) and all-ones for the rest. */
-static uint32_t io_read(struct vcpu *v, uint16_t port, unsigned int bytes)
+/* One byte of a port the domain does not own (pv_port_emulated). The PIT
+   is the domain's own emulated one (hvm/vpit.c), as Xen's pv_pit_handler
+   falls back to when it does not hand dom0 the real channel 2. */
+static uint8_t emulated_read(struct vcpu *v, uint16_t port)
 {
     struct pv_vcpu *p = pvv(v);
+
+    switch (pv_port_emulated(port, is_hwdom(v))) {
+    case PV_PORT_PIT:       return (uint8_t)vpit_portio.read(v, port, 1);
+    case PV_PORT_NMI_SC:    return (uint8_t)vpit_nmi_sc_portio.read(v, port, 1);
+    case PV_PORT_RTC_INDEX: return p->cmos_idx;
+    case PV_PORT_RTC_DATA:
+        outb(PV_RTC_INDEX, p->cmos_idx & 0x7f);
+        return inb(PV_RTC_DATA);
+    default:                return 0xff;
+    }
+}
+
+static void emulated_write(struct vcpu *v, uint16_t port, uint8_t val)
+{
+    struct pv_vcpu *p = pvv(v);
+
+    switch (pv_port_emulated(port, is_hwdom(v))) {
+    case PV_PORT_PIT:       vpit_portio.write(v, port, 1, val); break;
+    case PV_PORT_NMI_SC:    vpit_nmi_sc_portio.write(v, port, 1, val); break;
+    case PV_PORT_RTC_INDEX: p->cmos_idx = val; break;
+    case PV_PORT_RTC_DATA:
+        outb(PV_RTC_INDEX, p->cmos_idx & 0x7f);
+        outb(PV_RTC_DATA, val);
+        break;
+    default:                break;
+    }
+}
+
+/* Xen's guest_io_read: a port the domain owns, else byte by byte. */
+static uint32_t io_read(struct vcpu *v, uint16_t port, unsigned int bytes)
+{
     uint32_t data = 0;
 
     if (pv_io_direct_ok(port, bytes, is_hwdom(v)))
         return port_in(port, bytes);
-    for (unsigned int i = 0; i < bytes; i++) {
-        uint16_t pt = (uint16_t)(port + i);
-        uint8_t b = 0xff;
-
-        if (is_hwdom(v) && pt == PV_RTC_INDEX) {
-            b = p->cmos_idx;
-        } else if (is_hwdom(v) && pt == PV_RTC_DATA) {
-            outb(PV_RTC_INDEX, p->cmos_idx & 0x7f);
-            b = inb(PV_RTC_DATA);
-        }
-        data |= (uint32_t)b << (8 * i);
-    }
+    for (unsigned int i = 0; i < bytes; i++)
+        data |= (uint32_t)emulated_read(v, (uint16_t)(port + i)) << (8 * i);
     return data;
 }
 
 /* Xen's guest_io_write. */
 static void io_write(struct vcpu *v, uint16_t port, unsigned int bytes, uint32_t data)
 {
-    struct pv_vcpu *p = pvv(v);
-
     if (pv_io_direct_ok(port, bytes, is_hwdom(v))) {
         port_out(port, bytes, data);
         return;
     }
-    for (unsigned int i = 0; i < bytes; i++, data >>= 8) {
-        uint16_t pt = (uint16_t)(port + i);
-
-        if (is_hwdom(v) && pt == PV_RTC_INDEX) {
-            p->cmos_idx = (uint8_t)data;
-        } else if (is_hwdom(v) && pt == PV_RTC_DATA) {
-            outb(PV_RTC_INDEX, p->cmos_idx & 0x7f);
-            outb(PV_RTC_DATA, (uint8_t)data);
-        }
-    }
+    for (unsigned int i = 0; i < bytes; i++, data >>= 8)
+        emulated_write(v, (uint16_t)(port + i), (uint8_t)data);
 }
 
 static bool emulate_in_out(struct vcpu *v, struct cpu_regs *r, const struct pv_insn *i)

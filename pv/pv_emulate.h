@@ -79,6 +79,17 @@ bool pv_io_direct_ok(uint16_t port, unsigned int bytes, bool hwdom);
 #define PV_RTC_INDEX 0x70
 #define PV_RTC_DATA  0x71
 
+/* What a byte at a port the domain may not touch directly becomes (Xen's
+   guest_io_read/guest_io_write loop). */
+enum pv_port_emul {
+    PV_PORT_NONE,           /* reads 0xff, writes dropped */
+    PV_PORT_PIT,            /* 0x42, 0x43: the domain's emulated PIT (Xen's pv_pit_handler) */
+    PV_PORT_NMI_SC,         /* 0x61: its channel 2 gate and speaker bits */
+    PV_PORT_RTC_INDEX,      /* 0x70: the index the hypervisor keeps (hardware domain) */
+    PV_PORT_RTC_DATA,       /* 0x71: the real RTC at that index (hardware domain) */
+};
+enum pv_port_emul pv_port_emulated(uint16_t port, bool hwdom);
+
 /* What the PV CPUID policy needs besides the HVM policy's input. */
 struct pv_cpuid_input {
     struct hvm_cpuid_input hvm; /* host CPUID, vCPU, domain, TSC (apic_enabled: true) */

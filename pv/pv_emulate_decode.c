@@ -219,6 +219,18 @@ bool pv_io_direct_ok(uint16_t port, unsigned int bytes, bool hwdom)
     return true;
 }
 
+enum pv_port_emul pv_port_emulated(uint16_t port, bool hwdom)
+{
+    switch (port) {
+    case 0x42:
+    case 0x43:        return PV_PORT_PIT;     /* channel 0 and 1 data: not even emulated */
+    case 0x61:        return PV_PORT_NMI_SC;
+    case PV_RTC_INDEX: return hwdom ? PV_PORT_RTC_INDEX : PV_PORT_NONE;
+    case PV_RTC_DATA:  return hwdom ? PV_PORT_RTC_DATA : PV_PORT_NONE;
+    default:          return PV_PORT_NONE;
+    }
+}
+
 /* ---- control registers --------------------------------------------------------- */
 
 #define CR4_TSD        (1u << 2)

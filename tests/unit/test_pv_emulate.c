@@ -275,6 +275,25 @@ static void ports(void **s)
     assert_false(pv_io_direct_ok(0xcfc, 4, false));
 }
 
+static void emulated_ports(void **s)
+{
+    assert_int_equal(pv_port_emulated(0x42, false), PV_PORT_PIT);
+    assert_int_equal(pv_port_emulated(0x43, true), PV_PORT_PIT);
+    assert_int_equal(pv_port_emulated(0x40, true), PV_PORT_NONE);   /* as Xen: not channel 0 */
+    assert_int_equal(pv_port_emulated(0x41, true), PV_PORT_NONE);
+    assert_int_equal(pv_port_emulated(0x61, false), PV_PORT_NMI_SC);
+    assert_int_equal(pv_port_emulated(0x70, true), PV_PORT_RTC_INDEX);
+    assert_int_equal(pv_port_emulated(0x71, true), PV_PORT_RTC_DATA);
+    assert_int_equal(pv_port_emulated(0x70, false), PV_PORT_NONE);
+    assert_int_equal(pv_port_emulated(0x71, false), PV_PORT_NONE);
+    assert_int_equal(pv_port_emulated(0x20, true), PV_PORT_NONE);
+    assert_int_equal(pv_port_emulated(0x3f8, true), PV_PORT_NONE);
+    /* Every emulated port is one the domain cannot reach directly. */
+    for (unsigned int port = 0; port < 0x10000; port++)
+        if (pv_port_emulated((uint16_t)port, true) != PV_PORT_NONE)
+            assert_false(pv_io_direct_ok((uint16_t)port, 1, true));
+}
+
 static void cr4(void **s)
 {
     const uint64_t host = 0x3606e0 | (1u << 5) | (1u << 9) | (1u << 10);  /* VMXE, PGE, ... */
@@ -464,6 +483,7 @@ int main(void)
         cmocka_unit_test(decode_random),
         cmocka_unit_test(iopl),
         cmocka_unit_test(ports),
+        cmocka_unit_test(emulated_ports),
         cmocka_unit_test(cr4),
         cmocka_unit_test(cpuid_xen_leaves),
         cmocka_unit_test(cpuid_leaf1_intel),
