@@ -390,9 +390,16 @@ static enum emul_rc emulate_string_io(struct vcpu *v, struct cpu_regs *r,
 #define HWCR_TSC_FREQ_SEL       (1ULL << 24)
 #define DE_CFG_LFENCE_SERIALISE (1ULL << 1)
 
-/* Xen's guest_misc_enable: no PMU, BTS, PEBS, MONITOR or xTPR. */
-static uint64_t guest_misc_enable(uint64_t val)
+#define MISC_ENABLE_FAST_STRING (1ULL << 0)
+
+/* Xen's guest_misc_enable (no PMU, BTS, PEBS, MONITOR or xTPR) of a host
+   value with fast strings on: the host's own is not read, as emulated
+   CPUs may not have the MSR and the hypervisor has no fault fixups (the
+   same value as hvm/msr.c's). */
+static uint64_t guest_misc_enable(void)
 {
+    uint64_t val = MISC_ENABLE_FAST_STRING;
+
     val &= ~(MISC_ENABLE_PERF_AVAIL | MISC_ENABLE_MONITOR);
     return val | MISC_ENABLE_BTS_UNAVAIL | MISC_ENABLE_PEBS_UNAVAIL | MISC_ENABLE_XTPR_DISABLE;
 }
@@ -456,25 +463,20 @@ static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
     case MSR_MISC_FEATURES:
         *val = 0;
         return true;
-    case MSR_UCODE_REV:
+    case MSR_UCODE_REV:         /* 0, not the host's: as hvm/msr.c (Xen: the host's) */
         if (ven == VENDOR_OTHER)
             return false;
-        if (ven == VENDOR_INTEL) {              /* SDM vol. 3A, 10.11.7.1: write 0, CPUID 1 */
-            uint32_t a, b, c, d;
-            wrmsr(MSR_UCODE_REV, 0);
-            cpuid(1, &a, &b, &c, &d);
-        }
-        *val = rdmsr(MSR_UCODE_REV);
+        *val = 0;
         return true;
-    case MSR_PLATFORM_ID:
+    case MSR_PLATFORM_ID:       /* 0, not the host's (Xen: the host's) */
         if (ven != VENDOR_INTEL)
             return false;
-        *val = rdmsr(MSR_PLATFORM_ID);
+        *val = 0;
         return true;
     case MSR_MISC_ENABLE:
         if (ven != VENDOR_INTEL)
             return false;
-        *val = guest_misc_enable(rdmsr(MSR_MISC_ENABLE));
+        *val = guest_misc_enable();
         return true;
     case MSR_K8_HWCR:
         if (ven != VENDOR_AMD)
@@ -548,7 +550,7 @@ static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
     case MSR_MISC_ENABLE:
         if (ven != VENDOR_INTEL)
             return false;
-        if (val != guest_misc_enable(rdmsr(MSR_MISC_ENABLE)))
+        if (val != guest_misc_enable())
             warn(v, "WRMSR MISC_ENABLE (dropped)", msr, val);
         return true;            /* Xen: "Domain attempted WRMSR", ignored */
     case MSR_UCODE_REV:         /* Intel: writing 0 before reading it */
