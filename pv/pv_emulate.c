@@ -160,7 +160,9 @@ static void emulate_cpuid(struct vcpu *v, struct cpu_regs *r, bool from_gp)
         },
         .hwdom_kernel = is_hwdom(v) && !pvv(v)->user_mode,
         .from_gp = from_gp,
-        .host_osxsave = read_cr4() & X86_CR4_OSXSAVE,
+        /* XSAVE not offered: XCR0 is not switched for PV vCPUs (the VMX
+           backend runs with CR4.OSXSAVE and leaves HVM guests' XCR0 loaded). */
+        .pv_xsave = false,
         /* Xen: flsl(get_upper_mfn_bound()) + PAGE_SHIFT */
         .maddr_bits = fls64(max_mfn ? max_mfn - 1 : 0) + PAGE_SHIFT,
     };

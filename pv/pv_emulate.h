@@ -95,7 +95,7 @@ struct pv_cpuid_input {
     struct hvm_cpuid_input hvm; /* host CPUID, vCPU, domain, TSC (apic_enabled: true) */
     bool hwdom_kernel;          /* hardware domain, guest kernel mode */
     bool from_gp;               /* a CPUID that faulted (#GP), not the forced one */
-    bool host_osxsave;          /* the hypervisor runs with CR4.OSXSAVE */
+    bool pv_xsave;              /* XCR0 is kept for PV vCPUs: XSAVE may be offered */
     unsigned int maddr_bits;    /* bits of the highest machine address (leaf 0x40000005) */
 };
 

@@ -268,9 +268,9 @@ static const uint32_t pv_hide_e1d = F(PAGE1GB);
 static const uint32_t e1d_mirror = 0x0183f3ffu;
 
 /*
- * XSAVE and what depends on it: hidden while the hypervisor runs with
- * CR4.OSXSAVE clear (it does: XSETBV would #UD, XCR0 is not switched),
- * so PV kernels save the FPU with FXSAVE.
+ * XSAVE and what depends on it: hidden unless XCR0 is kept for PV vCPUs
+ * (it is not: XSETBV is not emulated and XCR0 is whatever the CPU has
+ * loaded), so PV kernels save the FPU with FXSAVE.
  */
 static const uint32_t xs_1c = F(XSAVE) | F(OSXSAVE) | F(AVX) | F(FMA) | F(F16C);
 static const uint32_t xs_7b = F(AVX2) | F(AVX512F) | F(AVX512DQ) | F(AVX512_IFMA) |
@@ -295,7 +295,7 @@ static void pv_leaf1(const struct pv_cpuid_input *in, struct cpuid_regs *r)
 
     r->c &= ~pv_hide_1c;
     r->d &= ~pv_hide_1d;
-    if (!in->host_osxsave)
+    if (!in->pv_xsave)
         r->c &= ~xs_1c;
     /*
      * Xen's leaks to the hardware domain's kernel, kept for its ACPI and
@@ -317,12 +317,12 @@ static void pv_leaf7(const struct pv_cpuid_input *in, uint32_t sub, struct cpuid
     if (sub == 0) {
         r->b &= ~pv_hide_7b;
         r->c &= ~pv_hide_7c;
-        if (!in->host_osxsave) {
+        if (!in->pv_xsave) {
             r->b &= ~xs_7b;
             r->c &= ~xs_7c;
             r->d &= ~xs_7d;
         }
-    } else if (sub == 1 && !in->host_osxsave) {
+    } else if (sub == 1 && !in->pv_xsave) {
         r->a &= ~xs_7s1a;
     }
 }
@@ -362,7 +362,7 @@ void pv_cpuid_policy(const struct pv_cpuid_input *in, uint32_t leaf, uint32_t su
         pv_leaf7(in, subleaf, out);
         break;
     case 0xd:
-        if (!in->host_osxsave)
+        if (!in->pv_xsave)
             *out = (struct cpuid_regs){ 0, 0, 0, 0 };
         break;
     case 0x80000001: {
@@ -371,7 +371,7 @@ void pv_cpuid_policy(const struct pv_cpuid_input *in, uint32_t leaf, uint32_t su
         hvm_cpuid_policy(&in->hvm, 1, 0, &l1);
         pv_leaf1(in, &l1);                      /* the mirrored bits follow leaf 1 */
         out->d = (out->d & ~e1d_mirror & ~pv_hide_e1d) | (out->d & e1d_mirror & l1.d);
-        if (!in->host_osxsave)
+        if (!in->pv_xsave)
             out->c &= ~xs_e1c;
         break;
     }

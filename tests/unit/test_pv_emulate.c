@@ -441,8 +441,8 @@ static void cpuid_leaf7(void **s)
     assert_int_equal(q(0xd, 0).a, 0);                   /* no XSAVE leaf */
     assert_int_equal(q(0xd, 1).a, 0);
 
-    /* Were the hypervisor to run with CR4.OSXSAVE, AVX would be offered. */
-    in.host_osxsave = true;
+    /* Were XCR0 kept for PV vCPUs, AVX would be offered. */
+    in.pv_xsave = true;
     assert_true(q(1, 0).c & (F(XSAVE) | F(AVX)));
     assert_true(q(7, 0).b & F(AVX2));
     assert_int_equal(q(0xd, 0).a & 7, 7);
