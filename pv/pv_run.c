@@ -18,6 +18,7 @@
  */
 #include "pv_internal.h"
 #include "pv_ptwr.h"
+#include "pv_emulate.h"
 #include <proxenos/cpu.h>
 #include <proxenos/domain.h>
 #include <proxenos/hypercall.h>
@@ -215,6 +216,8 @@ static long pv_iret(struct vcpu *v, struct cpu_regs *r)
     }
     if (v->vcpu_info)
         v->vcpu_info->evtchn_upcall_mask = !(c.rflags & RFLAGS_IF);
+    if (vm_assist_enabled(v->domain, VMASST_TYPE_architectural_iopl))
+        pvv(v)->iopl = (c.rflags >> 12) & 3;  /* Xen's do_iret */
     if (to_user)
         toggle_mode(v, true);
     return (long)c.rax;                     /* restored into RAX */
@@ -503,7 +506,8 @@ static long dispatch_one(struct vcpu *v, struct cpu_regs *r, bool *cont, struct 
     case __HYPERVISOR_vm_assist:
         return do_vm_assist(v, hp);
     case __HYPERVISOR_fpu_taskswitch:
-        return 0;                           /* CR0.TS is not virtualised yet */
+        pvv(v)->cr0_ts = a[0] != 0;         /* what a CR0 read shows; not loaded */
+        return 0;
     case __HYPERVISOR_multicall:
         return pv_multicall_op(v, r, cont);
     case __HYPERVISOR_set_segment_base:
@@ -811,6 +815,7 @@ void pv_vcpu_dump(const struct vcpu *cv)
     /* The hypervisor's own symbols do not cover the guest: print addresses. */
     sym = symbol_lookup(r->rip, &off);
     (void)sym;
+    pv_emulate_show_counts(v);
     if (!pv_copy_linear(v, words, r->rsp & ~7ULL, sizeof(words), false))
         printk(LOG_ERR "  stack: %016lx %016lx %016lx %016lx\n"
                "         %016lx %016lx %016lx %016lx\n", words[0], words[1], words[2], words[3],
