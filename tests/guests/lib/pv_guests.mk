@@ -7,7 +7,7 @@ PV_GUEST_NAMES := $(patsubst $(GUEST_DIR)/t_pv_%.c,pv_%,$(sort $(wildcard $(GUES
 PV_GUEST_ELFS  := $(addprefix $(B)/guests/,$(addsuffix .elf,$(PV_GUEST_NAMES)))
 PV_GUEST_LIB   := $(B)/guests/pvlib/pv_lib.o $(B)/guests/pvlib/pv_head.o
 PV_GUEST_HDR   := $(GUEST_DIR)/lib/pv_guest.h
-PV_ALL_PARTS   := discovery console pagetable traps usermode shutdown
+PV_ALL_PARTS   := discovery console pagetable traps desc emul usermode shutdown
 PV_ALL_OBJS    := $(patsubst %,$(B)/guests/pvlib/part_%.o,$(PV_ALL_PARTS))
 # The root Makefile builds $(GUEST_ELFS) for `all` and `test`: PV guests too.
 GUEST_ELFS     += $(PV_GUEST_ELFS)

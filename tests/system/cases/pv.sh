@@ -9,8 +9,8 @@
 # the reason, torn down, and Proxenos carries on.
 # pv-qemu-NAME: each PV test guest as dom0 under QEMU TCG (the guest's own
 # verdict, "(d0) Test result: PASS", exit 33, and a line or two that prove
-# the area ran): pv_discovery, pv_console, pv_pagetable, pv_traps,
-# pv_usermode, pv_shutdown, and pv_all (all of them in one boot).
+# the area ran): pv_discovery, pv_console, pv_pagetable, pv_traps, pv_desc,
+# pv_emul, pv_usermode, pv_shutdown, and pv_all (all of them in one boot).
 # pv-qemu-shutdown-crash, -shutdown-watchdog, -traps-unhandled: runs that
 # must end as crashed domains (exit 35) with the hypervisor saying why: a
 # SHUTDOWN_crash request, a watchdog that expired, a #UD with no trap table.
@@ -23,7 +23,7 @@
 PV_TEST_IMG=build/proxenos-test.elf
 PV_REL_IMG=build/proxenos.elf
 PV_OPTS="console=com1 dom0=pv"
-PV_GUESTS="discovery console pagetable traps usermode shutdown all"
+PV_GUESTS="discovery console pagetable traps desc emul usermode shutdown all"
 
 t_pv_dom0_build() {
     local log=$LOGDIR/$1.log g=build/guests/pv_discovery.elf
@@ -85,6 +85,12 @@ pv_marks() {   # LOG GUEST
         pv_ok "$log" "#PF \(read of an unmapped address\) bounced" &&
         pv_ok "$log" "the event upcall reached the event callback once" &&
         pv_ok "$log" "a long computation survives preemption" || rc=1 ;;&
+    desc|all)
+        pv_ok "$log" "kernel CS fixed to DPL 3 in the frame" &&
+        pv_ok "$log" "LSL of CPUNODE \(0x7b\)" &&
+        pv_ok "$log" "%gs after GS_USER_SEL 0x63" || rc=1 ;;&
+    emul|all)
+        pv_ok "$log" "TF: #DB after the emulated out" || rc=1 ;;&
     usermode|all)
         pv_ok "$log" "user-mode SYSCALL reached the kernel's syscall callback" &&
         pv_ok "$log" "user mode: %gs:0 through the user GS base" &&
