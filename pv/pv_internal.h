@@ -45,6 +45,9 @@ struct pv_vcpu {
     bool user_mode;                     /* guest user mode: the user L4, user GS base */
     struct cpu_regs *live;              /* the trap/hypercall frame being handled (running) */
     uint64_t dr[8];                     /* set_debugreg: virtual DR0-3, DR6, DR7 (not loaded) */
+    uint64_t trap_counts[32];           /* exceptions taken from the guest, by vector */
+    uint64_t ptwr_count;                /* #PFs completed as page-table writes */
+    uint64_t user_syscalls;             /* SYSCALLs from guest user space */
     /* pv_descriptor.c: set_gdt's frames (each with a seg-desc reference) */
     mfn_t gdt_frames[16];
     unsigned int gdt_ents;              /* 0: no guest GDT */

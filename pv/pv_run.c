@@ -616,6 +616,7 @@ void pv_syscall_dispatch(struct cpu_regs *r)
         return;
     }
     if (p->user_mode) {
+        p->user_syscalls++;
         /* SYSCALL from guest user space goes to the guest kernel's
            syscall callback (Xen's lstar_enter from user mode). */
         pv_bounce(v, r, NULL, p->callback[CALLBACKTYPE_syscall],
@@ -705,10 +706,11 @@ bool pv_trap_bounce(struct cpu_regs *r)
     if (!v || v->domain->type != DOMTYPE_PV || !(p = pvv(v)) || !p->running)
         return false;
     p->live = r;
+    p->trap_counts[r->vector & 31]++;
     if (r->vector == 13 && (r->error_code & 3) == 2 && softint(v, r))
         return true;
     if (((r->vector == 6 || r->vector == 13) && pv_emulate_op(v, r)) ||
-        (r->vector == 14 && pv_ptwr_fault(v, r, read_cr2()))) {
+        (r->vector == 14 && pv_ptwr_fault(v, r, read_cr2()) && ++p->ptwr_count)) {
         maybe_leave(v, r);                  /* e.g. it crashed the domain */
         deliver_events(v, r);
         return true;
@@ -783,7 +785,27 @@ void pv_irq_return(struct cpu_regs *r)
     pv_leave(p->hv_rsp);
 }
 
-/* ---- the crash dump ---- */
+/* ---- counters and the crash dump ---- */
+
+/* The PV counterpart of the exit counters (domain_debug.c): what the guest
+   made the hypervisor do besides hypercalls. */
+void pv_print_counters(const struct vcpu *cv)
+{
+    struct vcpu *v = (struct vcpu *)cv;
+    struct pv_vcpu *p = pvv(v);
+    char line[200];
+    size_t n = 0;
+
+    if (!p)
+        return;
+    for (unsigned int i = 0; i < 32 && n < sizeof(line) - 24; i++)
+        if (p->trap_counts[i])
+            n += (size_t)px_snprintf(line + n, sizeof(line) - n, " %u=%lu", i, p->trap_counts[i]);
+    printk("d%u v%u traps (by vector):%s; page-table writes emulated %lu, user syscalls %lu, "
+           "preemptions %lu\n", v->domain->domain_id, v->vcpu_id, n ? line : " none",
+           p->ptwr_count, p->user_syscalls, p->preemptions);
+    pv_emulate_show_counts(v);
+}
 
 void pv_vcpu_dump(const struct vcpu *cv)
 {

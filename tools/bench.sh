@@ -28,7 +28,8 @@ done
 # ways under QEMU TCG with -icount shift=0,sleep=off (the TSC counts guest
 # instructions, 1 per virtual ns; idle time is skipped ahead) and one CPU:
 #   - natively: QEMU's own PVH boot of the same vmlinux (-kernel vmlinux);
-#   - on Proxenos (SVM + NPT) as its PVH dom0.
+#   - on Proxenos (SVM + NPT) as its PVH dom0;
+#   - on Proxenos as its classic PV dom0 (ring 3, direct paging: no SVM used).
 # "insns to init" is the TSC that /init reads first thing (tools/initramfs/
 # tsc.c): everything the machine executed since power-on, firmware and
 # hypervisor included. "uptime" is Linux's own clock at that point. Then
@@ -91,17 +92,21 @@ init_value() {   # LOG FIELD: a value /init printed ("tsc at init", "uptime at i
 }
 
 bench_linux() {
-    local dir log_native log_pxn w_native w_pxn
+    local dir log_native log_pxn log_pv w_native w_pxn w_pv
     if [ ! -f build/linux/vmlinux ] || [ ! -f build/linux/initramfs.cpio ]; then
         echo "(no build/linux/vmlinux: 'make linux')"
         return
     fi
     dir=$(mktemp -d "${TMPDIR:-/tmp}/proxenos-bench.XXXXXX")
     log_native=build/bench-linux-native.log log_pxn=build/bench-linux-proxenos.log
+    log_pv=build/bench-linux-proxenos-pv.log
     w_native=$(bench_linux_run $log_native "$dir" -cpu EPYC -kernel build/linux/vmlinux \
         -initrd build/linux/initramfs.cpio -append "console=ttyS0 panic=-1")
     w_pxn=$(bench_linux_run $log_pxn "$dir" -cpu EPYC,+svm,+npt -kernel build/proxenos.elf \
         -append "console=com1 dom0=pvh dom0_mem=256M" \
+        -initrd "build/linux/vmlinux $linux_cmdline,build/linux/initramfs.cpio")
+    w_pv=$(bench_linux_run $log_pv "$dir" -cpu EPYC,+svm,+npt -kernel build/proxenos.elf \
+        -append "console=com1 dom0=pv dom0_mem=256M" \
         -initrd "build/linux/vmlinux $linux_cmdline,build/linux/initramfs.cpio")
     rm -rf "$dir"
 
@@ -116,13 +121,20 @@ bench_linux() {
     set -- $w_pxn
     printf '%-26s %11ss %11ss %18s %13ss\n' "Proxenos dom0 (SVM/NPT)" "$1" "$2" \
         "$(init_value $log_pxn 'tsc at init')" "$(init_value $log_pxn 'uptime at init')"
-    if ! grep -q 'PROXENOS-INIT: started' $log_pxn; then
-        echo "  Proxenos: Linux did not reach /init; its last line:"
-        tr -d '\r' < $log_pxn | grep '^(d0)' | tail -1 | sed 's/^/    /'
-    fi
-    echo
-    echo "Proxenos: dom0's VM exits and hypercalls (${log_pxn})"
-    tr -d '\r' < $log_pxn | sed -n 's/^(PXN) \(d0 v[0-9]* \(exits\|hypercalls\):.*\)/  \1/p' |
-        tail -n 8 | grep . || echo "  (no counters printed)"
+    set -- $w_pv
+    printf '%-26s %11ss %11ss %18s %13ss\n' "Proxenos PV dom0 (ring 3)" "$1" "$2" \
+        "$(init_value $log_pv 'tsc at init')" "$(init_value $log_pv 'uptime at init')"
+    for l in $log_pxn $log_pv; do
+        if ! grep -q 'PROXENOS-INIT: started' $l; then
+            echo "  $l: Linux did not reach /init; its last line:"
+            tr -d '\r' < $l | grep '^(d0)' | tail -1 | sed 's/^/    /'
+        fi
+    done
+    for l in $log_pxn $log_pv; do
+        echo
+        echo "Proxenos: dom0's VM exits (PVH) or traps (PV) and hypercalls (${l})"
+        tr -d '\r' < $l | sed -n 's/^(PXN) \(d0 v[0-9]* \(exits\|hypercalls\|traps[^:]*\|emulated\):.*\)/  \1/p' |
+            tail -n 8 | grep . || echo "  (no counters printed)"
+    done
 }
 bench_linux

@@ -63,11 +63,14 @@ static void print_vcpu_counters(const struct vcpu *v)
     char line[160];
     int n = 0;
 
-    for (int i = 0; i < HVM_NR_EXIT_STATS; i++)
+    if (v->domain->type == DOMTYPE_PV)
+        pv_print_counters(v);
+    for (int i = 0; i < HVM_NR_EXIT_STATS && v->domain->type != DOMTYPE_PV; i++)
         if (v->exit_counts[i] && n < (int)sizeof(line))
             n += px_snprintf(line + n, sizeof(line) - n, " %s=%lu", hvm_exit_stat_names[i],
                              v->exit_counts[i]);
-    printk("d%u v%u exits:%s\n", v->domain->domain_id, v->vcpu_id, n ? line : " none");
+    if (v->domain->type != DOMTYPE_PV)
+        printk("d%u v%u exits:%s\n", v->domain->domain_id, v->vcpu_id, n ? line : " none");
     n = 0;
     for (int i = 0; i < NR_HYPERCALLS; i++) {
         if (!v->hypercall_counts[i])

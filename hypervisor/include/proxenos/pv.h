@@ -116,6 +116,9 @@ bool pv_trap_bounce(struct cpu_regs *r);
 void pv_irq_return(struct cpu_regs *r);
 /* The validator's check_segdesc_page for PV domains (pv/pv_desc.c). */
 int pv_check_segdesc_page(struct pv_mm *mm, const uint64_t *descs);
+/* Prints the vCPU's trap, page-table-write and emulation counters (the
+   PV line of the counters printed at domain end and on debug key 'c'). */
+void pv_print_counters(const struct vcpu *v);
 /* Prints the vCPU's guest registers, mode, and the top of its stack (the
    crash dump and debug key 'd'). */
 void pv_vcpu_dump(const struct vcpu *v);
