@@ -19,6 +19,7 @@
 #include "pv_internal.h"
 #include "pv_ptwr.h"
 #include "pv_emulate.h"
+#include "pv_desc.h"
 #include <proxenos/cpu.h>
 #include <proxenos/domain.h>
 #include <proxenos/hypercall.h>
@@ -209,6 +210,15 @@ static long pv_iret(struct vcpu *v, struct cpu_regs *r)
     r->rsp = c.rsp;
     r->cs = FLAT_RING3_CS64;
     r->ss = FLAT_RING3_DS;
+    /* User mode gets the selectors it asked for (Xen loads cs|3, ss|3),
+       e.g. Linux's __USER_CS/__USER_DS from its own GDT or a 32-bit code
+       segment, when the CPU's PV GDT can load them; otherwise the flat
+       ones (where Xen's IRETQ would fault). The kernel always runs on the
+       flat selectors: its own GDT slots 1-3 are the hypervisor's here. */
+    if (to_user && pv_iret_selectors_ok(c.cs | 3, c.ss | 3)) {
+        r->cs = c.cs | 3;
+        r->ss = c.ss | 3;
+    }
     r->rflags = (c.rflags & RFLAGS_USER_MASK) | RFLAGS_IF | 2;
     if (!(c.flags & VGCF_in_syscall)) {
         r->r11 = c.r11;
