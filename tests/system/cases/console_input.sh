@@ -52,14 +52,15 @@ systest qemu-console-input t_qemu_console_input
 # proxenos.shell): a command typed on the serial line runs and its output
 # comes back, Ctrl-A three times reaches the debug keys and back, and
 # `exit` powers the machine off. Needs `make linux` (linux.sh's files).
+# linux-pv-qemu-shell: the same with Linux as the classic PV dom0.
 t_qemu_linux_shell() {
-    local log=$LOGDIR/$1.log fifo=$LOGDIR/$1.in pid ok=0
+    local log=$LOGDIR/$1.log fifo=$LOGDIR/$1.in pid ok=0 mode=${2:-pvh}
     [ -f build/linux/vmlinux ] && [ -f build/linux/initramfs.cpio ] ||
         { fail "build/linux/vmlinux or initramfs.cpio missing (make linux)"; return 1; }
     rm -f "$fifo"; mkfifo "$fifo"
     timeout 300 qemu-system-x86_64 -accel tcg -cpu EPYC,+svm,+npt -m 1G -smp 2 \
         -display none -no-reboot -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-        -kernel build/proxenos.elf -append "console=com1 dom0=pvh dom0_mem=256M" \
+        -kernel build/proxenos.elf -append "console=com1 dom0=$mode dom0_mem=256M" \
         -initrd "build/linux/vmlinux console=hvc0 earlyprintk=xen panic=-1 proxenos.shell,build/linux/initramfs.cpio" \
         <"$fifo" >"$log" 2>"$log.qemu" &
     pid=$!
@@ -77,3 +78,5 @@ t_qemu_linux_shell() {
     expect "$log" '\(d0\) PROXENOS-INIT: powering off' "the shell's exit reaching init"
 }
 systest linux-qemu-shell t_qemu_linux_shell
+t_qemu_linux_pv_shell() { t_qemu_linux_shell "$1" pv; }
+systest linux-pv-qemu-shell t_qemu_linux_pv_shell
