@@ -53,3 +53,18 @@ $(B)/guests/pv_%.elf: $(B)/guests/pvlib/t_pv_%.o $(PV_GUEST_LIB) $(GUEST_DIR)/li
 
 .SECONDARY: $(PV_GUEST_LIB) $(PV_ALL_OBJS) $(patsubst pv_%,$(B)/guests/pvlib/t_pv_%.o,$(PV_GUEST_NAMES))
 -include $(wildcard $(B)/guests/pvlib/*.d)
+
+# The PV benchmark guest (tools/bench.sh, `make bench`; not a test):
+# tests/guests/bench_pv.c -> build/guests/bench_pv.elf, with the same library.
+PV_BENCH_ELFS := $(B)/guests/bench_pv.elf
+GUEST_ELFS    += $(PV_BENCH_ELFS)
+guests: $(PV_BENCH_ELFS)
+
+$(B)/guests/pvlib/bench_pv.o: $(GUEST_DIR)/bench_pv.c $(PV_GUEST_HDR) | $(B)/include/xen
+	@mkdir -p $(@D)
+	@echo "  CC [pv guest] $<"
+	@$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(B)/guests/bench_pv.elf: $(B)/guests/pvlib/bench_pv.o $(PV_GUEST_LIB) $(GUEST_DIR)/lib/pv_guest.lds
+	@echo "  LD [pv guest] $@"
+	@$(PV_LD) -o $@ $< $(PV_GUEST_LIB)
