@@ -71,7 +71,10 @@ long pv_mm_call(struct vcpu *v, struct cpu_regs *r, bool *cont)
             (void)pv_copy_linear(v, &done, pdone, sizeof(done), false);
     }
     n = MIN(count, (uint32_t)PV_MM_BATCH);
-    for (got = 0; got < n; got++)
+    /* One copy for the batch (a page walk per page); only when part of it
+       is unreadable, entry by entry to find the readable prefix. */
+    got = pv_copy_linear(v, &buf, list, (size_t)n * size, false) ? 0 : n;
+    for (; got < n; got++)
         if (pv_copy_linear(v, (uint8_t *)&buf + got * size, list + got * size, size, false))
             break;
     if (got)

@@ -100,6 +100,8 @@ static bool cb_iomem_ok(struct pv_mm *mm, mfn_t mfn)
 
     if (!mm->d->is_initial || mfn >> (52 - PAGE_SHIFT))
         return false;
+    if (mfn_valid(mfn) && __atomic_load_n(&mfn_to_page(mfn)->owner, __ATOMIC_RELAXED))
+        return false;                      /* somebody's RAM: never I/O (and no e820 scan) */
     if (pa >> PAGE_SHIFT == 0xfee00 || pa >> PAGE_SHIFT == 0xfec00)
         return false;
     return pa < 0x100000 || !e820_all_of_type(&e820, pa, pa + PAGE_SIZE, E820_RAM);
