@@ -12,11 +12,13 @@
  *      that cannot be read ends the batch with -EFAULT after the readable
  *      ones before it. pdone gets the total of all calls (as Xen, a pdone
  *      that cannot be written is ignored).
- *  physdev_op  set_iopl (pv_emulate.c); everything else as the common
- *      handler answers a domain without pirqs (physdev_op.c): -ENOSYS but
- *      for pci_mmcfg_reserved. Linux copes: PHYSDEVOP_pirq_eoi_gmfn_v2
- *      failing leaves it without the EOI bitmap, map_pirq failing without
- *      the legacy IRQs, apic_read failing with emulated IOAPIC values.
+ *  physdev_op  set_iopl (pv_emulate.c); for the initial domain setup_gsi,
+ *      map_pirq, unmap_pirq, irq_status_query and eoi (common/pirq.c);
+ *      everything else as the common handler answers a domain without
+ *      pirqs (physdev_op.c): -ENOSYS but for pci_mmcfg_reserved. Linux
+ *      copes: PHYSDEVOP_pirq_eoi_gmfn_v2 failing leaves it without the EOI
+ *      bitmap (it asks irq_status_query instead), apic_read failing with
+ *      emulated IOAPIC values.
  *  grant_table_op  query_size, set_version, get_version: the common
  *      handlers (the guest's pointers go through pv_copy_linear).
  *      setup_table: each frame of the table is shared with the domain
@@ -31,6 +33,7 @@
 #include <proxenos/guest_access.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/lib.h>
+#include <proxenos/pirq.h>
 #include <xen/grant_table.h>
 #include <xen/physdev.h>
 
@@ -97,9 +100,12 @@ long pv_physdev_op(struct vcpu *v, uint64_t cmd, uint64_t arg)
 {
     struct hcall h = { .arg = { cmd, arg } };
 
+    long rc;
+
     if ((int)cmd == PHYSDEVOP_set_iopl)
         return pv_set_iopl(v, arg);
-    return do_physdev_op(v, &h);
+    rc = pirq_physdev_op(v, (unsigned int)cmd, arg);    /* the initial domain's pirqs */
+    return rc != -ENOSYS ? rc : do_physdev_op(v, &h);
 }
 
 /* ---- grant tables ------------------------------------------------------------------ */

@@ -10,6 +10,7 @@
 #include <proxenos/layout.h>
 #include <proxenos/lib.h>
 #include <proxenos/mm.h>
+#include <proxenos/pirq.h>
 #include <proxenos/printk.h>
 #include <proxenos/sched.h>
 #include <proxenos/shutdown.h>
@@ -360,6 +361,7 @@ void domain_destroy(struct domain *d)
     if (domain_table[d->domain_id] == d)
         domain_table[d->domain_id] = NULL;
     spin_unlock(&domlist_lock);
+    pirq_domain_release(d);            /* no interrupt raises a port any more */
     evtchn_domain_destroy(d);          /* before the vCPUs its ports name */
     for (unsigned int i = 0; i < d->max_vcpus; i++) {
         struct vcpu *v = d->vcpu[i];

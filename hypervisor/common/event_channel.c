@@ -14,9 +14,12 @@
  *                    vCPU and VIRQ (-EEXIST); vCPU ids outside the domain
  *                    -ENOENT, VIRQs >= 24 -EINVAL.
  *  bind_ipi          a port the domain sends to itself, raised on `vcpu`.
- *  bind_pirq         as Xen for an HVM/PVH domain: binds (-EINVAL beyond 256
- *                    PIRQs, -EEXIST twice), but no physical IRQ is ever routed
- *                    to it (no passthrough), so it never fires.
+ *  bind_pirq         -EINVAL beyond 256 PIRQs, -EEXIST twice. HVM/PVH: as Xen,
+ *                    binds, but no physical IRQ is routed to it (no
+ *                    passthrough), so it never fires. PV: the pirq must be
+ *                    mapped (PHYSDEVOP_map_pirq, initial domain only: pirq.c),
+ *                    whose GSI is then routed and raises the port
+ *                    (send_guest_pirq); closing the port masks it again.
  *  close             unbinds; the other end of an interdomain channel goes
  *                    back to unbound. Port 0 and free ports -EINVAL.
  *  send              interdomain: raises the remote port; IPI: raises the port
@@ -41,6 +44,7 @@
 #include <proxenos/hypercall.h>
 #include <proxenos/lib.h>
 #include <proxenos/mm.h>
+#include <proxenos/pirq.h>
 #include <proxenos/printk.h>
 #include <proxenos/sched.h>
 
@@ -412,6 +416,8 @@ static long evtchn_bind_pirq(struct vcpu *v, struct evtchn_bind_pirq *b)
 {
     struct evtchn_domain *ed = evtchn_domain_of(v->domain);
     uint32_t pirq = b->pirq;
+    /* A PV domain's pirq is a real interrupt: routed first (pirq.c). */
+    bool pv = v->domain->type == DOMTYPE_PV;
     uint64_t flags;
     long rc = 0;
     int port;
@@ -422,10 +428,16 @@ static long evtchn_bind_pirq(struct vcpu *v, struct evtchn_bind_pirq *b)
     if (!ed)
         return -ESRCH;
     flags = evtchn_lock(&ed->lock);
-    if (ed->pirq_port[pirq]) {
+    if (ed->pirq_port[pirq])
         rc = -EEXIST;
+    else if (pv)
+        rc = pirq_guest_bind(v->domain, pirq);
+    if (rc) {
+        /* -EEXIST, or no interrupt behind the pirq */
     } else if ((port = get_free_port(ed)) < 0) {
         rc = port;
+        if (pv)
+            pirq_guest_unbind(v->domain, pirq);
     } else {
         struct evtchn *chn = evtchn_from_port(ed, (uint32_t)port);
 
@@ -480,8 +492,11 @@ static long close_locked(struct evtchn_domain *ed, uint32_t port)
     case ECS_IPI:
         break;
     case ECS_PIRQ:
-        if (chn->u.pirq < EVTCHN_NR_PIRQS && ed->pirq_port[chn->u.pirq] == port)
+        if (chn->u.pirq < EVTCHN_NR_PIRQS && ed->pirq_port[chn->u.pirq] == port) {
             ed->pirq_port[chn->u.pirq] = 0;
+            if (ed->domain->type == DOMTYPE_PV)
+                pirq_guest_unbind(ed->domain, chn->u.pirq);
+        }
         break;
     case ECS_VIRQ:
         for (unsigned int i = 0; i < MAX_VCPUS_PER_DOM; i++)
@@ -754,6 +769,21 @@ void send_guest_vcpu_virq(struct vcpu *v, unsigned int virq)
     port = ed->vcpu[v->vcpu_id].virq_port[virq];
     if (port && evtchn_port_valid(ed, port))
         ed->ops->set_pending(ed, v, evtchn_from_port(ed, port));
+    evtchn_unlock(&ed->lock, flags);
+}
+
+void send_guest_pirq(struct domain *d, uint32_t pirq)
+{
+    struct evtchn_domain *ed = evtchn_domain_of(d);
+    uint64_t flags;
+    uint32_t port;
+
+    if (!ed || pirq >= EVTCHN_NR_PIRQS)
+        return;
+    flags = evtchn_lock(&ed->lock);
+    port = ed->pirq_port[pirq];
+    if (port && evtchn_port_valid(ed, port))
+        evtchn_set_pending(ed, evtchn_from_port(ed, port));
     evtchn_unlock(&ed->lock, flags);
 }
 

@@ -139,7 +139,14 @@ static uint32_t rte_mode(unsigned int gsi)
     return mode;
 }
 
-int ioapic_route(unsigned int gsi, uint8_t vector, uint32_t dest)
+BUILD_BUG_ON(IOAPIC_MODE_LEVEL != RTE_LEVEL || IOAPIC_MODE_ACTIVE_LOW != RTE_ACTIVE_LOW);
+
+uint32_t ioapic_gsi_mode(unsigned int gsi)
+{
+    return rte_mode(gsi);
+}
+
+int ioapic_route_mode(unsigned int gsi, uint8_t vector, uint32_t dest, uint32_t mode)
 {
     unsigned int pin;
     struct ioapic *io = ioapic_for(gsi, &pin);
@@ -151,8 +158,52 @@ int ioapic_route(unsigned int gsi, uint8_t vector, uint32_t dest)
      * illegal (SDM 10.5.2). */
     if (dest > 0xff || vector < 0x10)
         return -EINVAL;
-    rte_write(io, pin, vector | rte_mode(gsi), dest << 24);
+    mode &= RTE_LEVEL | RTE_ACTIVE_LOW;
+    rte_write(io, pin, vector | mode, dest << 24);
     return 0;
+}
+
+/* GSIs the hypervisor has routed to itself with ioapic_route() (bit n:
+ * GSI n). Sticky: a GSI it used once is never handed to a domain. */
+static uint64_t hv_owned[(ACPI_MAX_IOAPICS * 240 + 63) / 64];
+
+int ioapic_route(unsigned int gsi, uint8_t vector, uint32_t dest)
+{
+    if (gsi / 64 < ARRAY_SIZE(hv_owned))
+        __atomic_or_fetch(&hv_owned[gsi / 64], 1ull << (gsi % 64), __ATOMIC_RELAXED);
+    return ioapic_route_mode(gsi, vector, dest, rte_mode(gsi));
+}
+
+bool ioapic_gsi_hypervisor_owned(unsigned int gsi)
+{
+    return gsi / 64 < ARRAY_SIZE(hv_owned) &&
+           (__atomic_load_n(&hv_owned[gsi / 64], __ATOMIC_RELAXED) >> (gsi % 64)) & 1;
+}
+
+int ioapic_set_masked(unsigned int gsi, bool masked)
+{
+    unsigned int pin;
+    struct ioapic *io = ioapic_for(gsi, &pin);
+    uint64_t flags;
+    uint32_t lo;
+
+    if (!io)
+        return -ENOENT;
+    flags = spin_lock_irqsave(&ioapic_lock);
+    lo = ioapic_read(io, IOAPIC_REG_RTE + 2 * pin);
+    lo = masked ? lo | RTE_MASKED : lo & ~RTE_MASKED;
+    ioapic_write(io, IOAPIC_REG_RTE + 2 * pin, lo);
+    spin_unlock_irqrestore(&ioapic_lock, flags);
+    return 0;
+}
+
+unsigned int ioapic_nr_gsis(void)
+{
+    unsigned int n = 0;
+
+    for (unsigned int i = 0; i < nr_ioapics; i++)
+        n = MAX(n, ioapics[i].gsi_base + ioapics[i].pins);
+    return n;
 }
 
 int ioapic_mask(unsigned int gsi)

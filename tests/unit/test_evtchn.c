@@ -285,6 +285,31 @@ static void pirqs(void **state)
     assert_int_equal(b.port, port);
 }
 
+/* A PV domain's pirq is routed first (pirq.c); refused, no port is used up. */
+static void pv_pirqs(void **state)
+{
+    struct evtchn_bind_pirq b = { .pirq = 9 };
+    long p;
+
+    d0->type = DOMTYPE_PV;
+    pirq_binds = pirq_unbinds = 0;
+    pirq_bind_rc = -EINVAL;                          /* not mapped */
+    assert_int_equal(OP(v0, EVTCHNOP_bind_pirq, b), -EINVAL);
+    assert_int_equal(pirq_binds, 1);
+    p = alloc_unbound(v0, DOMID_SELF, DOMID_SELF);
+    assert_int_equal(p, 1);                          /* still the lowest */
+    pirq_bind_rc = 0;
+    assert_int_equal(OP(v0, EVTCHNOP_bind_pirq, b), 0);
+    assert_int_equal(b.port, 2);
+    assert_int_equal(OP(v0, EVTCHNOP_bind_pirq, b), -EEXIST);
+    assert_int_equal(pirq_binds, 2);                 /* bound once */
+    assert_int_equal(CLOSE(v0, b.port), 0);
+    assert_int_equal(pirq_unbinds, 1);               /* masked again */
+    assert_int_equal(CLOSE(v0, p), 0);
+    assert_int_equal(pirq_unbinds, 1);
+    d0->type = DOMTYPE_PVH;
+}
+
 static void reset_and_dispatch(void **state)
 {
     struct evtchn_reset r = { .dom = DOMID_SELF };
@@ -462,7 +487,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
     const struct CMUnitTest tests[] = {
         T(reserved_port_zero), T(unbound_and_loopback), T(across_domains), T(virqs),
-        T(ipis_and_masking), T(out_of_range), T(exhaustion), T(pirqs),
+        T(ipis_and_masking), T(out_of_range), T(exhaustion), T(pirqs), T(pv_pirqs),
         T(reset_and_dispatch), T(hostile_2l_state), T(poll_returns_at_once),
         T(poll_blocks_and_wakes),
     };

@@ -157,6 +157,11 @@ void vcpu_wake(struct vcpu *v)
 
 static int warnings;
 void printk(const char *fmt, ...) { warnings++; }
+/* common/pirq.c: routing a PV domain's pirq (EVTCHNOP_bind_pirq, close). */
+static long pirq_bind_rc;
+static unsigned int pirq_binds, pirq_unbinds;
+int pirq_guest_bind(struct domain *d, uint32_t pirq) { pirq_binds++; return (int)pirq_bind_rc; }
+void pirq_guest_unbind(struct domain *d, uint32_t pirq) { pirq_unbinds++; }
 
 /* ---- setup --------------------------------------------------------------------------------- */
 

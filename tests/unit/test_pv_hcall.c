@@ -67,6 +67,12 @@ static struct hcall last_h;
 
 long pv_set_iopl(struct vcpu *v, uint64_t arg) { iopl_calls++; return 0; }
 long do_physdev_op(struct vcpu *v, struct hcall *h) { last_h = *h; return SENTINEL; }
+static unsigned int pirq_cmd;
+long pirq_physdev_op(struct vcpu *v, unsigned int cmd, uint64_t arg)
+{
+    pirq_cmd = cmd;
+    return cmd == PHYSDEVOP_map_pirq ? 0 : -ENOSYS;    /* what pirq.c does not take goes on */
+}
 long do_grant_table_op(struct vcpu *v, struct hcall *h) { last_h = *h; return SENTINEL; }
 long do_memory_op(struct vcpu *v, struct hcall *h) { last_h = *h; return SENTINEL; }
 long do_vcpu_op(struct vcpu *v, struct hcall *h) { last_h = *h; return SENTINEL; }
@@ -675,6 +681,10 @@ static void test_physdev_routing(void **state)
     assert_int_equal(iopl_calls, 1);
     assert_int_equal(pv_physdev_op(&tv[0], PHYSDEVOP_pirq_eoi_gmfn_v2, RESV), SENTINEL);
     assert_int_equal(last_h.arg[0], PHYSDEVOP_pirq_eoi_gmfn_v2);
+    assert_int_equal(pirq_cmd, PHYSDEVOP_pirq_eoi_gmfn_v2);    /* asked first */
+    last_h.arg[0] = 0;
+    assert_int_equal(pv_physdev_op(&tv[0], PHYSDEVOP_map_pirq, RESV), 0);
+    assert_int_equal(last_h.arg[0], 0);                         /* not passed on */
 }
 
 static long setup_table(domid_t dom, uint32_t nr, uint64_t count, int16_t *status)

@@ -16,6 +16,11 @@
  */
 #define IRQ_VECTOR_FIRST       0x30   /* 0x30-0xdf: free for device interrupts */
 #define IRQ_VECTOR_LAST        0xdf
+/* GSIs routed to the initial domain (common/pirq.c): GSI n arrives on
+ * PIRQ_VECTOR_BASE + n, inside the device range and clear of the vectors
+ * the boot self-tests borrow (IRQ_VECTOR_FIRST, +1). */
+#define PIRQ_VECTOR_BASE       0x40
+#define PIRQ_NR_VECTORS        (IRQ_VECTOR_LAST + 1 - PIRQ_VECTOR_BASE)
 #define LAPIC_TIMER_VECTOR     0xf0
 #define CALL_FUNCTION_VECTOR   0xf1
 #define STOP_CPU_VECTOR        0xf2
@@ -52,9 +57,24 @@ uint64_t lapic_timer_hz(void);         /* 0 in TSC-deadline mode */
 void ioapic_init(void);                /* every pin of every IOAPIC masked */
 /* Routes a GSI to `vector` on the CPU with APIC ID `dest` (physical mode,
  * fixed delivery), polarity and trigger from the MADT for ISA IRQs, level
- * low otherwise (PCI). Leaves it unmasked. Returns 0 or -ENOENT/-EINVAL. */
+ * low otherwise (PCI). Leaves it unmasked. Returns 0 or -ENOENT/-EINVAL.
+ * For the hypervisor's own interrupts: the GSI is never given to a domain
+ * afterwards (ioapic_gsi_hypervisor_owned). */
 int ioapic_route(unsigned int gsi, uint8_t vector, uint32_t dest);
 int ioapic_mask(unsigned int gsi);
+/* Trigger mode and polarity of a redirection entry (82093AA 3.2.4). */
+#define IOAPIC_MODE_LEVEL      (1u << 15)
+#define IOAPIC_MODE_ACTIVE_LOW (1u << 13)
+/* What ioapic_route() would program for `gsi`: IOAPIC_MODE_* from the MADT. */
+uint32_t ioapic_gsi_mode(unsigned int gsi);
+/* ioapic_route() with the trigger and polarity given (IOAPIC_MODE_*). */
+int ioapic_route_mode(unsigned int gsi, uint8_t vector, uint32_t dest, uint32_t mode);
+/* Sets or clears the mask bit of a routed GSI, keeping the rest of its entry. */
+int ioapic_set_masked(unsigned int gsi, bool masked);
+/* Has the hypervisor ever routed `gsi` to itself (ioapic_route)? */
+bool ioapic_gsi_hypervisor_owned(unsigned int gsi);
+/* One past the highest GSI of any IOAPIC (0 without IOAPICs). */
+unsigned int ioapic_nr_gsis(void);
 /* The GSI an ISA IRQ arrives at, after the MADT's overrides. */
 unsigned int isa_irq_to_gsi(unsigned int irq);
 void pic_disable(void);                /* remaps and masks both 8259s */
