@@ -12,8 +12,8 @@
  * a vCPU's GDT renews, so an unchanged GDT is not copied again.
  *
  * Not yet: a GDT changed by update_descriptor while its vCPU runs on
- * another CPU is seen there only at that vCPU's next pv_run (PV guests
- * have one vCPU today); no LDT.
+ * another CPU is seen there only at that vCPU's next pv_run (a PV
+ * domain's vCPUs all run on CPU 0 today); no LDT.
  */
 #include "pv_internal.h"
 #include "pv_desc.h"
@@ -138,17 +138,26 @@ static void fixup_frames(struct pv_mm *mm, const mfn_t *frames, unsigned int nr)
    of a frame is -EINVAL, as in Xen; the old GDT is kept then. */
 long pv_set_gdt(struct vcpu *v, uint64_t frame_list, uint64_t entries)
 {
+    xen_ulong_t list[PV_GDT_MAX_FRAMES];
+
+    if (entries > PV_GDT_FIRST_RESERVED)
+        return -EINVAL;
+    if (pv_copy_linear(v, list, frame_list, gdt_nr_frames((unsigned int)entries) * sizeof(list[0]),
+                       false))
+        return -EFAULT;
+    return pv_set_gdt_frames(v, list, entries);
+}
+
+long pv_set_gdt_frames(struct vcpu *v, const xen_ulong_t *list, uint64_t entries)
+{
     struct pv_vcpu *p = pvv(v);
     struct pv_mm *mm = &pv_domain_of(v->domain)->mm;
-    xen_ulong_t list[PV_GDT_MAX_FRAMES];
     mfn_t frames[PV_GDT_MAX_FRAMES];
     unsigned int nr, i, old_nr = gdt_nr_frames(p->gdt_ents);
 
     if (entries > PV_GDT_FIRST_RESERVED)
         return -EINVAL;
     nr = gdt_nr_frames((unsigned int)entries);
-    if (pv_copy_linear(v, list, frame_list, nr * sizeof(list[0]), false))
-        return -EFAULT;
     for (i = 0; i < nr; i++) {
         frames[i] = list[i];            /* a PV guest names machine frames */
         if (pv_get_segdesc_page(mm, frames[i])) {

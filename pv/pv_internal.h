@@ -59,6 +59,10 @@ struct pv_vcpu {
     uint8_t cmos_idx;                   /* the RTC index last written to port 0x70 */
     unsigned int emul_warned;           /* refusals reported so far (capped) */
     uint32_t emul_count[20];            /* emulations by enum pv_insn_kind (pv_emulate.h) */
+    /* pv_run.c: the x87/SSE state (FXSAVE image; XSAVE is hidden from PV
+       guests), loaded around each run so the vCPUs sharing a CPU keep
+       their own. 16-byte aligned as FXSAVE wants (xmalloc's alignment). */
+    uint8_t fpu[512] __attribute__((aligned(16)));
 };
 
 static inline struct pv_vcpu *pvv(struct vcpu *v)
@@ -67,6 +71,9 @@ static inline struct pv_vcpu *pvv(struct vcpu *v)
 }
 
 /* pv_run.c */
+/* A vCPU's PV state, zeroed, with the FPU in its reset state (FNINIT,
+   MXCSR 0x1f80) and ring-3 flat selectors: NULL if out of memory. */
+struct pv_vcpu *pv_vcpu_alloc(void);
 /* Xen's create_bounce_frame: to `target` with RCX, R11, [*ec], the iret
    frame; events masked if mask_events. False if the domain was crashed. */
 bool pv_bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t target,
@@ -88,6 +95,9 @@ long pv_set_iopl(struct vcpu *v, uint64_t arg);
 
 /* pv_descriptor.c */
 long pv_set_gdt(struct vcpu *v, uint64_t frame_list, uint64_t entries);
+/* The same with the machine frames at hand (VCPUOP_initialise's gdt_frames):
+   v's PV state must exist; v need not be the caller. */
+long pv_set_gdt_frames(struct vcpu *v, const xen_ulong_t *list, uint64_t entries);
 long pv_update_descriptor(struct vcpu *v, uint64_t maddr, uint64_t desc);
 /* SEGBASE_GS_USER_SEL: loads the user GS selector (and its base). */
 long pv_set_gs_user_sel(struct vcpu *v, uint64_t sel);

@@ -13,8 +13,8 @@
  * code], RIP, CS, RFLAGS, RSP, SS on the guest kernel stack).
  * Also: kernel/user mode (toggle_mode), event upcalls (deliver_events),
  * multicall, preemption by the slice timer in ring 3.
- * Not yet: the failsafe callback, set_gdt/update_descriptor, grant tables,
- * vcpu_op and memory_op for PV, SYSCALL32/SYSENTER, SMP.
+ * Several vCPUs per domain (VCPUOP_initialise/up: pv_vcpu.c), time-sliced
+ * on CPU 0 with their own FPU state. Not yet: SYSENTER, vCPUs on other CPUs.
  */
 #include "pv_internal.h"
 #include "pv_ptwr.h"
@@ -96,18 +96,30 @@ static uint64_t *gdt_for(unsigned int cpu)
     return g;
 }
 
-int pv_vcpu_start(struct vcpu *v, const struct pv_entry_state *e)
+struct pv_vcpu *pv_vcpu_alloc(void)
 {
     struct pv_vcpu *p = xzalloc(sizeof(*p));
+
+    if (!p)
+        return NULL;
+    /* FXSAVE layout (SDM vol. 1, 10.5.1): FCW 0x37f, all tags empty, MXCSR. */
+    *(uint16_t *)&p->fpu[0] = 0x37f;
+    *(uint32_t *)&p->fpu[24] = 0x1f80;
+    p->regs.cs = FLAT_RING3_CS64;
+    p->regs.ss = FLAT_RING3_DS;
+    p->regs.rflags = RFLAGS_IF | 2;
+    return p;
+}
+
+int pv_vcpu_start(struct vcpu *v, const struct pv_entry_state *e)
+{
+    struct pv_vcpu *p = pv_vcpu_alloc();
 
     if (!p)
         return -ENOMEM;
     p->regs.rip = e->rip;
     p->regs.rsp = e->rsp;
     p->regs.rsi = e->rsi;
-    p->regs.cs = FLAT_RING3_CS64;
-    p->regs.ss = FLAT_RING3_DS;
-    p->regs.rflags = RFLAGS_IF | 2;
     v->vendor = p;
     /* Events stay masked until the guest registers its callbacks. */
     if (v->vcpu_info)
@@ -564,12 +576,14 @@ static long dispatch(struct vcpu *v, struct cpu_regs *r, bool *cont)
     return rc;
 }
 
-/* Leaves to the scheduler when the vCPU must stop running here. */
+/* Leaves to the scheduler when the vCPU must stop running here: it blocked,
+   went down, its domain is going, or its slice ended (SCHEDOP_yield, a
+   sibling vCPU woken on this CPU: sched.h). */
 static void maybe_leave(struct vcpu *v, struct cpu_regs *r)
 {
     struct pv_vcpu *p = pvv(v);
 
-    if (!v->domain->is_shutting_down && v->is_up && !v->is_blocked)
+    if (!sched_should_yield())
         return;
     p->regs = *r;
     p->running = false;
@@ -764,8 +778,11 @@ void pv_run(struct vcpu *v)
     wrmsr(MSR_FS_BASE, p->fs_base);
     wrmsr(MSR_KGS, p->user_mode ? p->gs_base_user : p->gs_base_kernel);  /* swapped in by pv_enter */
     deliver_events(v, &p->regs);            /* e.g. woken from SCHEDOP_block by one */
+    /* The vCPU's own x87/SSE registers: another vCPU may have run here. */
+    __asm__ volatile("fxrstor64 %0" :: "m"(*(const uint8_t (*)[512])p->fpu));
     p->running = true;
     pv_enter(&p->regs, &p->hv_rsp);
+    __asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t (*)[512])p->fpu));
     p->fs_base = rdmsr(MSR_FS_BASE);
     *(p->user_mode ? &p->gs_base_user : &p->gs_base_kernel) = rdmsr(MSR_KGS);  /* swapped back here */
     wrmsr(MSR_KGS, 0);

@@ -3,7 +3,9 @@
  * xen/common/sched/core.c do_sched_op and xen/common/domain.c
  * (domain_shutdown, domain_watchdog):
  *
- *  yield          0: a hint; the scheduler's slice decides.
+ *  yield          0: a hint; for a PV vCPU the slice ends when another vCPU
+ *                 on its CPU could run (Linux's PV CPU bring-up spins on
+ *                 it); otherwise the scheduler's slice decides.
  *  block          events are enabled (vcpu_info evtchn_upcall_mask = 0) and
  *                 the vCPU blocks unless an upcall is already pending; the
  *                 scheduler runs it again after vcpu_wake().
@@ -198,6 +200,8 @@ long do_sched_op(struct vcpu *v, struct hcall *h)
 
     switch ((int)h->arg[0]) {
     case SCHEDOP_yield:
+        if (v->domain->type == DOMTYPE_PV)
+            sched_yield_slice();
         return 0;
     case SCHEDOP_block:
         return sched_block(v);

@@ -36,13 +36,23 @@ unsigned int sched_pick_cpu(unsigned int vcpu_id)
     return 0;
 }
 
+static bool placed(const struct sched_cpu *sc, const struct vcpu *v)
+{
+    for (unsigned int i = 0; i < sc->nr; i++)
+        if (sc->vcpus[i] == v)
+            return true;
+    return false;
+}
+
 void sched_add_vcpu(struct vcpu *v)
 {
     struct sched_cpu *sc = &sched_cpus[v->processor];
     bool added = false;
 
     spin_lock(&sc->lock);
-    if (sc->nr < MAX_VCPUS_PER_CPU) {
+    if (placed(sc, v)) {
+        added = true;                  /* up again after VCPUOP_down */
+    } else if (sc->nr < MAX_VCPUS_PER_CPU) {
         sc->vcpus[sc->nr++] = v;
         added = true;
     } else {
@@ -70,10 +80,44 @@ void sched_remove_vcpu(struct vcpu *v)
     spin_unlock(&sc->lock);
 }
 
+/*
+ * A PV vCPU woken while a sibling of its domain runs on its CPU (an IPI
+ * event, its timer) ends the sibling's slice, so that it runs at the
+ * sibling's next exit instead of up to a slice later: the sibling may be
+ * spinning on it (Linux's smp_call_function waits so). HVM vCPUs keep the
+ * plain round robin.
+ */
+static void wake_kick(struct vcpu *v)
+{
+    struct sched_cpu *sc = &sched_cpus[v->processor];
+    struct vcpu *cur = __atomic_load_n(&sc->current, __ATOMIC_ACQUIRE);
+
+    if (v->domain->type == DOMTYPE_PV && cur && cur != v && cur->domain == v->domain)
+        sc->slice_over = true;
+}
+
 void vcpu_wake(struct vcpu *v)
 {
-    if (__atomic_exchange_n(&v->is_blocked, false, __ATOMIC_ACQ_REL))
+    if (__atomic_exchange_n(&v->is_blocked, false, __ATOMIC_ACQ_REL)) {
         runstate_wake(v);              /* blocked -> runnable, unless it still runs */
+        wake_kick(v);
+    }
+}
+
+void sched_yield_slice(void)
+{
+    struct sched_cpu *sc = &sched_cpus[smp_processor_id()];
+    struct vcpu *cur = sc->current;
+    bool other = false;
+
+    spin_lock(&sc->lock);
+    for (unsigned int i = 0; i < sc->nr && !other; i++) {
+        struct vcpu *w = sc->vcpus[i];
+        other = w != cur && w->is_up && !w->is_blocked && !w->domain->is_shutting_down;
+    }
+    spin_unlock(&sc->lock);
+    if (other)
+        sc->slice_over = true;
 }
 
 struct vcpu *current_vcpu(void)

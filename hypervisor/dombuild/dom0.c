@@ -6,10 +6,16 @@
  *   dom0=pvh|pv                 how to build it (default: from the ELF notes;
  *                               PV: 64-bit kernels only, see pv.h)
  *   dom0_mem=[min:X,][max:X,][X] its RAM (see dombuild.h)
+ *   dom0_max_vcpus=N|min-max    a PV dom0's vCPUs: as Xen, the number of
+ *                               CPUs within [min, max], never more than
+ *                               MAX_VCPUS_PER_DOM; without the option 1
+ *                               (Xen: every CPU), since a domain's vCPUs
+ *                               share CPU 0 here (schedule.c). PVH: 1.
  * A kernel that cannot be booted is explained at the console and Proxenos
  * idles: a bad boot image never crashes the hypervisor.
  */
 #include <proxenos/cmdline.h>
+#include <proxenos/cpu.h>
 #include <proxenos/dombuild.h>
 #include <proxenos/domain.h>
 #include <proxenos/layout.h>
@@ -58,6 +64,58 @@ static int parse_dom0_mem(const char *v)
     return 0;
 }
 custom_param("dom0_mem", parse_dom0_mem);
+
+static unsigned int opt_vcpus_min = 1, opt_vcpus_max = 1;
+
+static const char *parse_uint(const char *s, unsigned int *out)
+{
+    unsigned int n = 0;
+    const char *p = s;
+
+    while (*p >= '0' && *p <= '9' && n < 100000)
+        n = n * 10 + (unsigned int)(*p++ - '0');
+    *out = n;
+    return p == s ? NULL : p;
+}
+
+/* Xen's parse_dom0_max_vcpus: "N" (min = max = N) or "min-max" (either
+   side may be left out). */
+static int parse_dom0_max_vcpus(const char *v)
+{
+    unsigned int lo = 1, hi = ~0u;
+    const char *s = v ? v : "";
+
+    if (*s != '-' && !(s = parse_uint(s, &lo)))
+        goto bad;
+    if (*s == '-') {
+        s++;
+        if (*s && !(s = parse_uint(s, &hi)))
+            goto bad;
+    } else {
+        hi = lo;
+    }
+    if (*s || !lo || lo > hi)
+        goto bad;
+    opt_vcpus_min = lo;
+    opt_vcpus_max = hi;
+    return 0;
+bad:
+    printk(LOG_WARN "dom0_max_vcpus=%s: expected N or min-max\n", v ? v : "");
+    return -1;
+}
+custom_param("dom0_max_vcpus", parse_dom0_max_vcpus);
+
+/* Xen's dom0_max_vcpus(): the CPUs, raised to min, lowered to max. */
+static unsigned int pv_dom0_vcpus(void)
+{
+    unsigned int n = nr_cpus_online;
+
+    if (n < opt_vcpus_min)
+        n = opt_vcpus_min;
+    if (n > opt_vcpus_max)
+        n = opt_vcpus_max;
+    return MIN(n, (unsigned int)MAX_VCPUS_PER_DOM);
+}
 
 static void __printf(1, 2) dom0_fail(const char *fmt, ...)
 {
@@ -202,6 +260,8 @@ static struct domain *build_pvh_dom0(const struct boot_info *bi, const struct el
         dom0_fail("no memory is left for dom0");
         return NULL;
     }
+    if (opt_vcpus_min > 1)
+        printk(LOG_WARN "dom0_max_vcpus: a PVH dom0 has one vCPU (no HVM VCPUOP_up yet)\n");
     d = domain_create(0, DOMTYPE_PVH, 1, "d0");
     if (!d) {
         dom0_fail("cannot create the domain");
@@ -240,7 +300,7 @@ static void build_pv_dom0(const struct boot_info *bi, const struct elf_image *el
         dom0_fail("no memory is left for dom0");
         return;
     }
-    d = domain_create(0, DOMTYPE_PV, 1, "d0");
+    d = domain_create(0, DOMTYPE_PV, pv_dom0_vcpus(), "d0");
     if (!d) {
         dom0_fail("cannot create the domain");
         return;
@@ -249,8 +309,9 @@ static void build_pv_dom0(const struct boot_info *bi, const struct elf_image *el
     rc = pv_build(d, &args, &why);
     if (!rc) {
         l = &pv_domain_of(d)->lay;
-        printk("d0: PV kernel entry %#lx, virt_base %#lx, %lu MiB RAM, region %#lx-%#lx\n",
-               elf->xen.entry, l->v_start, l->nr_pages >> (20 - PAGE_SHIFT), l->v_start, l->v_end);
+        printk("d0: PV kernel entry %#lx, virt_base %#lx, %lu MiB RAM, region %#lx-%#lx, "
+               "%u vCPU%s\n", elf->xen.entry, l->v_start, l->nr_pages >> (20 - PAGE_SHIFT),
+               l->v_start, l->v_end, d->max_vcpus, d->max_vcpus == 1 ? "" : "s");
         printk("d0: PV start_info %#lx, P2M list %#lx, %lu page-table frames at %#lx (pinned), "
                "stack top %#lx, cmdline '%s'\n", l->si_start, l->p2m_start, l->nr_pt_frames,
                l->pt_start, l->stack_end, args.cmdline);

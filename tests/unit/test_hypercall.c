@@ -195,6 +195,7 @@ void vtime_domain_teardown(struct domain *d) { }
 void *gnttab_frame_va(mfn_t mfn) { return NULL; }
 mfn_t gnttab_va_mfn(const void *va) { return (uintptr_t)va >> 12; }
 void register_keyhandler(char key, void (*fn)(char key), const char *desc) { }
+void sched_yield_slice(void) { }
 void *xzalloc(size_t size) { return calloc(1, size); }
 void xfree(void *p) { free(p); }
 bool domain_get_frame(struct domain *d, mfn_t mfn) { return false; }

@@ -6,7 +6,7 @@
    extents, hostile arguments), the machine memory map and M2P location,
    register_vcpu_info by MFN, grant table setup by MFN, routing to the
    common handlers. */
-/* @sources: pv/pv_hcall.c pv/pv_memory.c pv/pv_vcpu.c pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c pv/multicall.c */
+/* @sources: pv/pv_hcall.c pv/pv_memory.c pv/pv_vcpu.c pv/pv_vcpu_ctx.c pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c pv/multicall.c */
 #include "cmocka_prelude.h"
 #include "test_pv_env.h"
 #include "../../pv/pv_internal.h"
@@ -19,6 +19,7 @@
 #include <xen/grant_table.h>
 #include <xen/memory.h>
 #include <xen/physdev.h>
+#include <xen/callback.h>
 #include <xen/vcpu.h>
 
 #define PREEMPTED 0x80000000u
@@ -88,6 +89,20 @@ void vcpu_info_move(struct vcpu *v, uint8_t *vi, paddr_t maddr, bool compat)
     v->vcpu_info = (struct vcpu_info *)vi;
     v->vcpu_info_maddr = maddr;
 }
+/* VCPUOP_initialise/up/down (pv_vcpu.c): the PV state and the scheduler. */
+static unsigned int gdt_calls, sched_adds, shutdowns;
+void printk(const char *fmt, ...) { }
+void *xmalloc(size_t size) { return malloc(size); }
+void xfree(void *p) { free(p); }
+struct pv_vcpu *pv_vcpu_alloc(void) { return calloc(1, sizeof(struct pv_vcpu)); }
+void pv_vcpu_free(struct vcpu *v) { free(v->vendor); v->vendor = NULL; }
+long pv_set_gdt_frames(struct vcpu *v, const xen_ulong_t *list, uint64_t entries)
+{
+    gdt_calls++;
+    return entries > 16 ? -EINVAL : 0;      /* the real checks: test_pv_descriptor */
+}
+void sched_add_vcpu(struct vcpu *v) { sched_adds++; }
+void domain_shutdown(struct domain *d, unsigned int reason) { shutdowns++; }
 /* Grant frame i is hypervisor frame XEN_FIRST + i. */
 int gnttab_frame_mfn(struct domain *d, uint64_t idx, mfn_t *mfn, gfn_t **where)
 {
@@ -140,7 +155,7 @@ static int setup(void **state)
     memset(&tpd, 0, sizeof(tpd));
     tpd.d = &tdom;
     assert_int_equal(pv_mm_init(&tpd.mm, &tdom, DOMID_A, 2, &env_ops, PV_MM_NX), 0);
-    iopl_calls = vtime_calls = 0;
+    iopl_calls = vtime_calls = gdt_calls = sched_adds = shutdowns = 0;
     memset(&last_h, 0, sizeof(last_h));
     return 0;
 }
@@ -756,9 +771,120 @@ static void test_gnttab_routing(void **state)
     assert_int_equal(pv_grant_table_op(&tv[0], 0x100 | GNTTABOP_query_size, RESV, 1), -ENOSYS);
 }
 
+/* ---- VCPUOP_initialise, up, down ----------------------------------------------------- */
+
+#define CTX_GVA (GVA + 0x1000)
+
+static long vcpu_call(unsigned int cmd, unsigned int vcpu, uint64_t arg)
+{
+    return pv_vcpu_op(&tv[0], cmd, vcpu, arg);
+}
+
+static struct vcpu_guest_context *ctx_in_guest(mfn_t l4)
+{
+    static struct vcpu_guest_context c;
+
+    memset(&c, 0, sizeof(c));
+    c.flags = VGCF_in_kernel;
+    c.user_regs.rip = 0xffffffff81000100ULL;
+    c.user_regs.rsp = 0xffffc90000087f58ULL;
+    c.user_regs.rbx = 0x1234;
+    c.user_regs.rflags = 0x1000 | 0x1;      /* IOPL 1, CF */
+    c.trap_ctxt[14] = (struct trap_info){ .vector = 14, .cs = 0x10, .address = 0xffffffff81002000ULL };
+    c.kernel_ss = 0x18;
+    c.kernel_sp = 0xffffc90000088000ULL;
+    c.gs_base_kernel = 0xffff88800f600000ULL;
+    c.event_callback_eip = 0xffffffff81003000ULL;
+    c.ctrlreg[3] = l4 << PAGE_SHIFT;
+    assert_true(sizeof(c) <= GMEM - 0x1000);
+    return &c;
+}
+
+static void put_ctx(const struct vcpu_guest_context *c)
+{
+    assert_int_equal(copy_to_guest(&tv[0], CTX_GVA, c, sizeof(*c)), 0);
+}
+
+static void test_vcpu_initialise(void **state)
+{
+    mfn_t l4 = A_FIRST + 20;                /* an empty frame of the domain: a valid L4 */
+    struct vcpu_guest_context *c = ctx_in_guest(l4);
+    struct pv_vcpu *p;
+
+    (void)state;
+    assert_int_equal(vcpu_call(VCPUOP_up, 1, 0), -EINVAL);          /* not initialised */
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 1, 0x10), -EFAULT);
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 2, CTX_GVA), -ENOENT);
+    put_ctx(c);
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 1, CTX_GVA), 0);
+    p = tv[1].vendor;
+    assert_non_null(p);
+    assert_int_equal(tpd.mm.vcpu[1].kernel_l4, l4);
+    assert_int_equal(tpd.mm.vcpu[1].user_l4, 0);
+    assert_int_equal(p->regs.rip, c->user_regs.rip);
+    assert_int_equal(p->regs.rsp, c->user_regs.rsp);
+    assert_int_equal(p->regs.rbx, 0x1234);
+    assert_int_equal(p->regs.rflags, 0x203);
+    assert_int_equal(p->iopl, 1);
+    assert_int_equal(p->traps[14].address, 0xffffffff81002000ULL);
+    assert_int_equal(p->kernel_ss, 0x1b);
+    assert_int_equal(p->kernel_sp, c->kernel_sp);
+    assert_int_equal(p->gs_base_kernel, c->gs_base_kernel);
+    assert_int_equal(p->callback[CALLBACKTYPE_event], c->event_callback_eip);
+    assert_false(p->user_mode);
+    assert_int_equal(gdt_calls, 1);
+    assert_false(tv[1].is_up);
+    /* Once only (Xen's -EEXIST), and never for the builder's vCPU 0. */
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 1, CTX_GVA), -EEXIST);
+    tv[0].vendor = p;                       /* stands for the builder's state */
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 0, CTX_GVA), -EEXIST);
+    tv[0].vendor = NULL;
+    /* up, down */
+    assert_int_equal(vcpu_call(VCPUOP_up, 1, 0), 0);
+    assert_true(tv[1].is_up);
+    assert_int_equal(sched_adds, 1);
+    assert_int_equal(vcpu_call(VCPUOP_up, 1, 0), 0);                /* up already: nothing */
+    assert_int_equal(sched_adds, 1);
+    assert_int_equal(vcpu_call(VCPUOP_down, 1, 0), 0);
+    assert_false(tv[1].is_up);
+    assert_int_equal(shutdowns, 0);
+    assert_int_equal(vcpu_call(VCPUOP_down, 0, 0), 0);              /* the last one: poweroff */
+    assert_int_equal(shutdowns, 1);
+    free(tv[1].vendor);
+    tv[1].vendor = NULL;
+}
+
+static void test_vcpu_initialise_refused(void **state)
+{
+    struct vcpu_guest_context *c = ctx_in_guest(A_FIRST + 20);
+
+    (void)state;
+    c->ctrlreg[3] |= 0x18;                  /* not xen_pfn_to_cr3 form */
+    put_ctx(c);
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 1, CTX_GVA), -EINVAL);
+    assert_null(tv[1].vendor);
+    c->ctrlreg[3] = (mfn_t)B_FIRST << PAGE_SHIFT;   /* another domain's frame */
+    put_ctx(c);
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 1, CTX_GVA), -EINVAL);
+    assert_null(tv[1].vendor);
+    assert_int_equal(tpd.mm.vcpu[1].kernel_l4, 0);
+    c->ctrlreg[3] = (mfn_t)(A_FIRST + 20) << PAGE_SHIFT;
+    c->gdt_ents = 17 * 512;                 /* into the reserved entries */
+    put_ctx(c);
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 1, CTX_GVA), -EINVAL);
+    assert_null(tv[1].vendor);
+    c->gdt_ents = 0;
+    put_ctx(c);
+    assert_int_equal(vcpu_call(VCPUOP_initialise, 1, CTX_GVA), 0);   /* refusals left no trace */
+    free(tv[1].vendor);
+    tv[1].vendor = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_vcpu_initialise, setup),
+        cmocka_unit_test_setup(test_vcpu_initialise_refused, setup),
         cmocka_unit_test_setup(test_mmu_update_continues, setup),
         cmocka_unit_test_setup(test_mmu_update_exact_batch_and_zero, setup),
         cmocka_unit_test_setup(test_mmu_update_fails_in_later_chunk, setup),

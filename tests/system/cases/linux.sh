@@ -141,6 +141,19 @@ t_linux_pv_qemu() {
 }
 systest linux-pv-qemu t_linux_pv_qemu
 
+# The PV dom0 with two vCPUs (dom0_max_vcpus=2: VCPUOP_initialise/up for
+# Linux's secondary CPU, IPIs and a timer per vCPU); /init must see both.
+t_linux_pv_smp_qemu() {
+    local log=$LOGDIR/$1.log
+    linux_files || return 1
+    LINUX_HV_OPTS="console=com1 dom0=pv dom0_max_vcpus=2 dom0_mem=256M loglvl=all" \
+        QEMU_SMP=2 linux_qemu "$log"
+    LINUX_MILESTONES=$LINUX_PV_MILESTONES linux_judge "$log" "$LINUX_PV_MILESTONE" &&
+    expect "$log" '^\(d0\) PROXENOS-INIT: cpus online: 0-1' "Linux sees 2 CPUs" &&
+    echo "    sleep 1 took $(linux_sleep_elapsed "$log") s of guest time"
+}
+systest linux-pv-smp-qemu t_linux_pv_smp_qemu
+
 # The PV dom0 under Bochs (Intel model: PV needs no VT-x; the CPU's own
 # SYSCALL/IRET/#PF behaviour is what is checked).
 t_linux_pv_bochs() {
