@@ -3,34 +3,7 @@
    fail half-way, descriptor pages and frames given back. */
 /* @sources: pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c */
 #include "cmocka_prelude.h"
-#include "test_pv_env.h"
-
-#define RW   (PTE_P | PTE_RW)
-#define RO   (PTE_P)
-
-static int setup(void **state)
-{
-    env_reset();
-    return 0;
-}
-
-static void audit_ok(void)
-{
-    const char *why = env_audit();
-
-    if (why)
-        fail_msg("audit: %s", why);
-}
-
-static void torn_down_ok(void)
-{
-    const char *why;
-
-    assert_int_equal(pv_mm_teardown(&env_mm), 0);
-    why = env_audit_torn_down();
-    if (why)
-        fail_msg("teardown: %s", why);
-}
+#include "test_pv_assert.h"
 
 static int op(unsigned int vcpu, const struct mmuext_op *o)
 {

@@ -3,35 +3,7 @@
    overflow, linear page tables, the hypervisor's L4 slots, teardown. */
 /* @sources: pv/page_type.c pv/pt_validate.c pv/mmu_update.c pv/mmuext_op.c pv/update_va_mapping.c pv/mm_domain.c pv/m2p.c */
 #include "cmocka_prelude.h"
-#include "test_pv_env.h"
-
-#define RW   (PTE_P | PTE_RW)
-#define RO   (PTE_P)
-
-static int setup(void **state)
-{
-    env_reset();
-    return 0;
-}
-
-static void audit_ok(void)
-{
-    const char *why = env_audit();
-
-    if (why)
-        fail_msg("audit: %s", why);
-}
-
-static void torn_down_ok(void)
-{
-    const char *why;
-
-    assert_int_equal(pv_mm_teardown(&env_mm), 0);
-    why = env_audit_torn_down();
-    if (why)
-        fail_msg("teardown: %s", why);
-    assert_int_equal(env_mm.stats.forced, 0);
-}
+#include "test_pv_assert.h"
 
 /* An L1 mapping frame 3 writable and frame 4 read-only. */
 static void test_pin_l1_counts(void **state)
