@@ -80,10 +80,6 @@ bool pv_bounce(struct vcpu *v, struct cpu_regs *r, const uint64_t *ec, uint64_t 
                bool mask_events);
 /* The L4 of the vCPU's kernel or user mode (0: none). */
 mfn_t pv_mode_l4(struct vcpu *v, bool user);
-/* The machine address of guest-virtual va through the vCPU's kernel
-   tables (4 KiB mappings, user-accessible, writable if write, frames of
-   the domain): false if there is none. */
-bool pv_va_to_maddr(struct vcpu *v, uint64_t va, bool write, paddr_t *ma);
 
 /* pv_emulate.c: an exception the guest kernel raised that the hypervisor
    may complete for it (#UD with Xen's forced-emulation prefix, #GP from a

@@ -22,6 +22,7 @@
 #include "pv_desc.h"
 #include <proxenos/cpu.h>
 #include <proxenos/domain.h>
+#include <proxenos/guest_access.h>
 #include <proxenos/hypercall.h>
 #include <proxenos/io.h>
 #include <proxenos/layout.h>
@@ -159,21 +160,8 @@ bool pv_va_to_maddr(struct vcpu *v, uint64_t va, bool write, paddr_t *ma)
 
 int pv_copy_linear(struct vcpu *v, void *hv, uint64_t va, size_t len, bool to_guest)
 {
-    while (len) {
-        size_t chunk = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-        paddr_t ma;
-
-        if (!pv_va_to_maddr(v, va, to_guest, &ma))
-            return -EFAULT;
-        if (to_guest)
-            memcpy(__va(ma), hv, chunk);
-        else
-            memcpy(hv, __va(ma), chunk);
-        hv = (uint8_t *)hv + chunk;
-        va += chunk;
-        len -= chunk;
-    }
-    return 0;
+    /* guest_access.c walks page by page through pv_va_to_maddr. */
+    return to_guest ? copy_to_guest(v, va, hv, len) : copy_from_guest(v, hv, va, len);
 }
 
 /* ---- hypercalls ---- */

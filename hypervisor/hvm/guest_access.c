@@ -53,6 +53,8 @@ int hvm_translate_linear(struct vcpu *v, uint64_t gla, bool write, uint64_t *gpa
 
 static int linear_to_maddr(struct vcpu *v, uint64_t gla, bool write, paddr_t *ma)
 {
+    if (v->domain->type == DOMTYPE_PV)        /* direct paging: the guest's own tables */
+        return pv_va_to_maddr(v, gla, write, ma) ? 0 : -EFAULT;
     struct x86_fault fault;
     uint64_t gpa;
 
@@ -64,8 +66,6 @@ static int linear_to_maddr(struct vcpu *v, uint64_t gla, bool write, paddr_t *ma
 /* Copies page by page; dir: false = from guest, true = to guest. */
 static int copy_linear(struct vcpu *v, void *hv, uint64_t gla, size_t len, bool to_guest)
 {
-    if (v->domain->type == DOMTYPE_PV)        /* direct paging: pv/pv_run.c */
-        return pv_copy_linear(v, hv, gla, len, to_guest);
     while (len) {
         size_t chunk = MIN(len, PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
         paddr_t ma;

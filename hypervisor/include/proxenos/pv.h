@@ -122,6 +122,10 @@ void pv_print_counters(const struct vcpu *v);
 /* Prints the vCPU's guest registers, mode, and the top of its stack (the
    crash dump and debug key 'd'). */
 void pv_vcpu_dump(const struct vcpu *v);
+/* The machine address of guest-virtual va through the vCPU's kernel
+   tables (4 KiB mappings, user-accessible, writable if write, frames of
+   the domain): false if there is none. */
+bool pv_va_to_maddr(struct vcpu *v, uint64_t va, bool write, paddr_t *ma);
 /* Guest-virtual copies through the vCPU's kernel L4 (guest_access.h's
    semantics: 0 or -EFAULT). */
 int pv_copy_linear(struct vcpu *v, void *hv, uint64_t va, size_t len, bool to_guest);
